@@ -17,6 +17,7 @@ from ratbehavior.errors import DataContractError
 
 COORDS = ("x", "y", "likelihood")
 H5_KEY = "df_with_missing"
+H5_SUFFIXES = (".h5", ".hdf5")
 _PANDAS_DEDUP_SUFFIX = re.compile(r"\.\d+$")
 _LEVELS_SINGLE = ["scorer", "bodyparts", "coords"]
 _LEVELS_MULTI = ["scorer", "individuals", "bodyparts", "coords"]
@@ -96,7 +97,10 @@ def _select_individual(path: Path, frame: pd.DataFrame, individual: str | None) 
     return frame.xs(chosen, axis=1, level=1).droplevel(0, axis=1)
 
 
-def _check_shape(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+def _check_shape(path: Path, frame: pd.DataFrame, header_lines: int | None) -> pd.DataFrame:
+    def place(row: int) -> str:
+        return f"line {row + header_lines + 1}" if header_lines is not None else f"row {row}"
+
     bodyparts = list(dict.fromkeys(frame.columns.get_level_values(0)))
     for part in bodyparts:
         coords = list(frame[part].columns)
@@ -105,7 +109,7 @@ def _check_shape(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     index = pd.to_numeric(pd.Series(frame.index), errors="coerce")
     if index.isna().any() or not np.all(np.mod(index, 1) == 0):
         row = int(np.flatnonzero(index.isna() | (np.mod(index.fillna(0.5), 1) != 0))[0])
-        raise DataContractError(path, f"frame index {frame.index[row]!r} is not an integer", where=f"data row {row}")
+        raise DataContractError(path, f"frame index {frame.index[row]!r} is not an integer", where=place(row))
     if not index.is_monotonic_increasing or index.duplicated().any():
         raise DataContractError(path, "frame index must be unique and increasing", where="first column")
     values = frame.apply(pd.to_numeric, errors="coerce")
@@ -113,7 +117,7 @@ def _check_shape(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     if bad.to_numpy().any():
         row, col = (int(a[0]) for a in np.nonzero(bad.to_numpy()))
         raise DataContractError(
-            path, f"non-numeric value {frame.iat[row, col]!r}", where=f"data row {row}, column {frame.columns[col]}"
+            path, f"non-numeric value {frame.iat[row, col]!r}", where=f"{place(row)}, column {frame.columns[col]}"
         )
     values.index = index.astype(np.int64).to_numpy()
     values.index.name = "frame"
@@ -128,12 +132,16 @@ def read_dlc(path: Path | str, individual: str | None = None) -> pd.DataFrame:
         raise DataContractError(path, "pose file not found")
     if path.stat().st_size == 0:
         raise DataContractError(path, "empty file: expected DeepLabCut output")
-    frame = _read_h5(path) if path.suffix in (".h5", ".hdf5") else _read_csv(path)
-    return _check_shape(path, _select_individual(path, frame, individual))
+    if path.suffix in H5_SUFFIXES:
+        frame, header_lines = _read_h5(path), None
+    else:
+        frame = _read_csv(path)
+        header_lines = frame.columns.nlevels
+    return _check_shape(path, _select_individual(path, frame, individual), header_lines)
 
 
 def individuals(path: Path | str) -> list[str]:
     """The individuals of a multi-animal file, or an empty list for a single-animal file."""
     path = Path(path)
-    frame = _read_h5(path) if path.suffix in (".h5", ".hdf5") else _read_csv(path)
+    frame = _read_h5(path) if path.suffix in H5_SUFFIXES else _read_csv(path)
     return list(dict.fromkeys(frame.columns.get_level_values(1))) if frame.columns.nlevels == 4 else []

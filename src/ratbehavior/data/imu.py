@@ -73,7 +73,7 @@ def read_imu_raw(path: Path | str, meta: SessionMeta) -> pd.DataFrame:
         row, col = (int(a[0]) for a in np.nonzero(bad))
         value = frame[table.columns[col]].iloc[row] if table.columns[col] in frame.columns else "?"
         raise DataContractError(
-            path, f"missing or non-numeric value {value!r}", where=f"row {row + 2}, column {table.columns[col]!r}"
+            path, f"missing or non-numeric value {value!r}", where=f"line {row + 2}, column {table.columns[col]!r}"
         )
     return table.astype(np.float64)
 
@@ -88,7 +88,7 @@ def read_imu(path: Path | str, meta: SessionMeta) -> pd.DataFrame:
         raise DataContractError(
             path,
             f"time_s must be strictly increasing ({int((steps <= 0).sum())} steps are not)",
-            where=f"row {first + 3}",
+            where=f"line {first + 3}",
         )
     acc = ["acc_x", "acc_y", "acc_z"]
     gyr = ["gyr_x", "gyr_y", "gyr_z"]

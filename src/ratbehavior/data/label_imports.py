@@ -73,7 +73,7 @@ def read_caltech_annotations(
     stops = np.array([r[2] / video_fps for r in kept])
     table = _to_frame_table(path, names, starts, stops, grid_hz, behaviours)
     end = max(r[2] for r in rows) / video_fps
-    span = int(np.floor((min(r[1] for r in rows) - 1) / video_fps * grid_hz)), int(np.ceil(end * grid_hz))
+    span = int(np.ceil((min(r[1] for r in rows) - 1) / video_fps * grid_hz - 1e-9)), int(np.ceil(end * grid_hz - 1e-9))
     return table.reindex(pd.RangeIndex(*span, name=FRAME_COLUMN), fill_value=0)
 
 
@@ -101,7 +101,7 @@ def read_interval_table(
         table = table[table[column].astype(str) == value]
     times = table[[start, stop]].apply(pd.to_numeric, errors="coerce")
     if times.isna().to_numpy().any():
-        raise DataContractError(path, f"non-numeric {start!r}/{stop!r} value", where=f"row {int(times.isna().any(axis=1).to_numpy().argmax()) + 2}")
+        raise DataContractError(path, f"non-numeric {start!r}/{stop!r} value", where=f"line {int(times.isna().any(axis=1).to_numpy().argmax()) + 2}")
     names = table[behaviour].astype(str).str.strip().tolist()
     if behaviours is not None:
         keep = [n in behaviours for n in names]

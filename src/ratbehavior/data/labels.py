@@ -47,11 +47,11 @@ def read_frame_labels(path: Path | str, behaviours: Sequence[str], *, strict: bo
             raise DataContractError(path, f"missing behaviour columns {missing}", where="header")
     if table.isna().to_numpy().any():
         row, col = (int(a[0]) for a in np.nonzero(table.isna().to_numpy()))
-        raise DataContractError(path, "empty cell (truncated file?)", where=f"row {row + 2}, column {table.columns[col]!r}")
+        raise DataContractError(path, "empty cell (truncated file?)", where=f"line {row + 2}, column {table.columns[col]!r}")
     frames = pd.to_numeric(table[FRAME_COLUMN], errors="coerce")
     if frames.isna().any() or (frames < 0).any() or (frames % 1 != 0).any():
         row = int(np.flatnonzero(frames.isna() | (frames.fillna(-1) < 0) | (frames.fillna(0) % 1 != 0))[0])
-        raise DataContractError(path, f"frame {table[FRAME_COLUMN].iloc[row]!r} is not a non-negative integer", where=f"row {row + 2}")
+        raise DataContractError(path, f"frame {table[FRAME_COLUMN].iloc[row]!r} is not a non-negative integer", where=f"line {row + 2}")
     if frames.duplicated().any():
         raise DataContractError(path, f"frame {int(frames[frames.duplicated()].iloc[0])} appears twice", where="column 'frame'")
     values = table[columns].apply(pd.to_numeric, errors="coerce")
@@ -59,7 +59,7 @@ def read_frame_labels(path: Path | str, behaviours: Sequence[str], *, strict: bo
     if bad.any():
         row, col = (int(a[0]) for a in np.nonzero(bad))
         raise DataContractError(
-            path, f"value {table[columns[col]].iloc[row]!r}: expected 0 or 1", where=f"row {row + 2}, column {columns[col]!r}"
+            path, f"value {table[columns[col]].iloc[row]}: expected 0 or 1", where=f"line {row + 2}, column {columns[col]!r}"
         )
     order = [b for b in behaviours if b in columns] + [c for c in columns if c not in behaviours]
     out = values[order].astype(np.int8)
@@ -121,7 +121,7 @@ def read_boris_events(path: Path | str) -> pd.DataFrame:
         numeric = table[times].apply(pd.to_numeric, errors="coerce")
         if numeric.isna().to_numpy().any():
             row, col = (int(a[0]) for a in np.nonzero(numeric.isna().to_numpy()))
-            raise DataContractError(path, "missing or non-numeric time", where=f"row {header + row + 2}, column {times[col]!r}")
+            raise DataContractError(path, "missing or non-numeric time", where=f"line {header + row + 2}, column {times[col]!r}")
         table[times] = numeric
         events = convert(path, table) if convert else table[list(BORIS_AGGREGATED)].copy()
         events["Behavior type"] = events["Behavior type"].astype(str).str.strip().str.upper()
@@ -138,8 +138,8 @@ def read_boris_events(path: Path | str) -> pd.DataFrame:
 def intervals_to_frames(
     starts: np.ndarray, stops: np.ndarray, grid_hz: float, span: tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Grid frames of the labelled span, and for each interval [start, stop) a boolean row over them."""
-    first = int(np.floor(span[0] * grid_hz + 1e-9))
+    """Grid frames whose time lies in the span [start, stop), and for each interval a boolean row over them."""
+    first = int(np.ceil(span[0] * grid_hz - 1e-9))
     last = int(np.ceil(span[1] * grid_hz - 1e-9))
     frames = np.arange(first, max(last, first + 1))
     times = frames / grid_hz
