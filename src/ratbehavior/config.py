@@ -49,7 +49,7 @@ class SimulationConfig(_Section):
 
 
 class PathsConfig(_Section):
-    data_root: Path = Path("data/demo")
+    data_root: Path = Path("data")
     features_dir: Path = Path("artifacts/features")
     validation_dir: Path = Path("artifacts/validation")
 

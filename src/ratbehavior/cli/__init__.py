@@ -1,0 +1,15 @@
+"""The `ratbehavior` command: one typer app, one sub-command group per area."""
+
+from __future__ import annotations
+
+import typer
+
+from ratbehavior.cli.data import app as data_app
+
+app = typer.Typer(
+    name="ratbehavior",
+    help="Rat behaviour recognition every 20 ms from DeepLabCut keypoints and a head IMU.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")

@@ -1,0 +1,99 @@
+"""The data version: `data.dvc` names it, a DVC remote holds it, the simulator can remake it.
+
+A fresh clone's local remote is empty, so the demo dataset is rebuilt from the seed recorded in
+`data.dvc` and accepted only if DVC finds it identical to the recorded md5; it is then pushed so
+the remote serves it from then on.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+DVC_FILE = "data.dvc"
+
+
+class DataVersionError(RuntimeError):
+    """The data in the workspace cannot be brought to the version `data.dvc` records."""
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    md5: str
+    path: str
+    files: int
+    size: int
+    simulate_config: str | None  # the config whose `simulation` section remakes this data, if any
+
+    @property
+    def short(self) -> str:
+        return self.md5.removesuffix(".dir")[:12]
+
+
+def read_data_version(repo: Path) -> DataVersion:
+    dvc_file = repo / DVC_FILE
+    if not dvc_file.is_file():
+        raise DataVersionError(f"{dvc_file}: not found; track the data with `dvc add data`")
+    record = yaml.safe_load(dvc_file.read_text())
+    out = record["outs"][0]
+    meta = record.get("meta") or {}
+    return DataVersion(
+        md5=out["md5"], path=out["path"], files=int(out.get("nfiles", 0)), size=int(out.get("size", 0)),
+        simulate_config=meta.get("simulate_config"),
+    )  # fmt: skip
+
+
+def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the DVC of this environment in `repo`."""
+    result = subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=repo, capture_output=True, text=True, check=False
+    )
+    if check and result.returncode != 0:
+        last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or ["(no output)"]
+        raise DataVersionError(f"dvc {' '.join(args)} failed: {last[0]}")
+    return result
+
+
+def workspace_matches(repo: Path) -> bool:
+    """True when the data folder holds exactly the recorded version."""
+    if not (repo / read_data_version(repo).path).exists():
+        return False
+    status = dvc(repo, "status", "--json", DVC_FILE)
+    return json.loads(status.stdout or "{}") == {}
+
+
+def ensure_data(repo: Path, regenerate) -> str:
+    """Bring the recorded data version into the workspace; say how ('present', 'pulled', 'regenerated').
+
+    `regenerate(config_path, out_dir)` remakes the data from a simulator config. Data in the
+    workspace that differs from the recorded version is never deleted: the call stops instead.
+    """
+    version = read_data_version(repo)
+    target = repo / version.path
+    if workspace_matches(repo):
+        return "present"
+    if target.exists() and any(target.iterdir()):
+        raise DataVersionError(
+            f"{target} differs from the version in {DVC_FILE} ({version.short}); "
+            "move it away or `dvc checkout data.dvc` to discard local changes"
+        )
+    if dvc(repo, "pull", DVC_FILE, check=False).returncode == 0 and workspace_matches(repo):
+        return "pulled"
+    if version.simulate_config is None:
+        raise DataVersionError(f"the DVC remote does not have {version.short} and {DVC_FILE} names no simulator config")
+    shutil.rmtree(target, ignore_errors=True)
+    regenerate(repo / version.simulate_config, target)
+    if not workspace_matches(repo):
+        raise DataVersionError(
+            f"data regenerated from {version.simulate_config} differs from {version.short} in {DVC_FILE}: "
+            "the simulator's output changed; record the new version deliberately with `dvc add data`"
+        )
+    dvc(repo, "commit", "--force", DVC_FILE)
+    dvc(repo, "push", DVC_FILE)
+    return "regenerated"

@@ -1,0 +1,1 @@
+"""Frame-level metrics, leave-one-animal-out protocol, baselines and plots."""
