@@ -38,14 +38,46 @@ class DataConfig(_Section):
 
 
 class SimulationConfig(_Section):
-    """Knobs of the demo-dataset simulator (`ratbehavior data simulate`)."""
+    """Knobs of the demo-dataset simulator (`ratbehavior data simulate`).
+
+    The defaults are calibrated so that a per-frame classifier stays well below what a temporal
+    model fusing pose and IMU can reach; the difficulty knobs below move that balance.
+    """
 
     seed: int = 0
     animals: int = Field(4, ge=1)
-    days_per_animal: list[int] = Field(default_factory=lambda: [3, 2, 3, 2])
+    # Sessions per animal, read cyclically when there are more animals than entries.
+    days_per_animal: list[int] = Field(default_factory=lambda: [3, 2, 3, 2], min_length=1)
     session_minutes: float = Field(3.0, gt=0.0)
     labelled_fraction: tuple[float, float] = (0.10, 0.30)
     boris_fraction: float = Field(0.3, ge=0.0, le=1.0)
+    # Lengths of the contiguous stretches an annotator labels in one go.
+    annotation_segment_s: tuple[float, float] = (20.0, 60.0)
+    # Standard deviation of the annotator's error on each bout boundary (capped for short bouts).
+    boundary_jitter_s: float = Field(0.03, ge=0.0)
+    # 0 makes every animal the same; 1 is the calibrated spread of size, gait, speed and habits.
+    animal_variability: float = Field(1.0, ge=0.0)
+    day_variability: float = Field(1.0, ge=0.0)
+    # DeepLabCut artefacts.
+    pose_noise_px: float = Field(1.5, ge=0.0)
+    out_of_frame_fraction: float = Field(0.04, ge=0.0, le=0.5)
+    swaps_per_minute: float = Field(2.0, ge=0.0)
+    outlier_fraction: float = Field(0.003, ge=0.0, le=0.2)
+    empty_frame_fraction: float = Field(0.002, ge=0.0, le=0.2)
+    # Head IMU artefacts, in m/s^2 and deg/s (noise per sample, bias per axis and session).
+    imu_acc_noise: float = Field(0.15, ge=0.0)
+    imu_gyr_noise: float = Field(1.5, ge=0.0)
+    imu_acc_bias: float = Field(0.3, ge=0.0)
+    imu_gyr_bias: float = Field(3.0, ge=0.0)
+    imu_gain_error: float = Field(0.03, ge=0.0)
+    imu_mount_max_deg: float = Field(30.0, ge=0.0, le=90.0)
+    imu_timestamp_jitter: float = Field(0.1, ge=0.0, le=0.4)  # in sample periods
+    imu_drop_fraction: float = Field(0.01, ge=0.0, le=0.3)
+    imu_long_gaps_per_minute: float = Field(0.7, ge=0.0)
+
+    def days_of(self, animal: int) -> int:
+        """Sessions of animal `animal` (0-based)."""
+        return self.days_per_animal[animal % len(self.days_per_animal)]
 
 
 class PathsConfig(_Section):

@@ -7,6 +7,7 @@ the remote serves it from then on.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -60,12 +61,22 @@ def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     return result
 
 
+def workspace_md5(folder: Path) -> str:
+    """DVC 3's directory hash (md5 of the sorted JSON list of file md5s), computed without a cache:
+    `dvc status` cannot compare a workspace whose cache is empty, as on a fresh clone."""
+    entries = sorted(
+        ({"md5": hashlib.md5(p.read_bytes()).hexdigest(), "relpath": p.relative_to(folder).as_posix()}
+         for p in folder.rglob("*") if p.is_file()),
+        key=lambda e: e["relpath"],
+    )  # fmt: skip
+    return hashlib.md5(json.dumps(entries, sort_keys=True).encode()).hexdigest() + ".dir"
+
+
 def workspace_matches(repo: Path) -> bool:
     """True when the data folder holds exactly the recorded version."""
-    if not (repo / read_data_version(repo).path).exists():
-        return False
-    status = dvc(repo, "status", "--json", DVC_FILE)
-    return json.loads(status.stdout or "{}") == {}
+    version = read_data_version(repo)
+    folder = repo / version.path
+    return folder.is_dir() and workspace_md5(folder) == version.md5
 
 
 def ensure_data(repo: Path, regenerate) -> str:
