@@ -39,7 +39,13 @@ def write_session(
     """A valid session: a skeleton moving slowly, a resting IMU (gravity on z), a few labelled frames."""
     folder = root / "sessions" / session_id
     folder.mkdir(parents=True)
-    meta = {"animal": animal, "day": 1, "video_fps": video_fps, "imu_rate_hz": imu_rate_hz, "imu_offset_s": imu_offset_s}
+    meta = {
+        "animal": animal,
+        "day": 1,
+        "video_fps": video_fps,
+        "imu_rate_hz": imu_rate_hz,
+        "imu_offset_s": imu_offset_s,
+    }
     meta.update(meta_extra or {})
     (folder / "session.yaml").write_text(yaml.safe_dump(meta))
     n = int(seconds * video_fps)

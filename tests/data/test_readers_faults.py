@@ -66,7 +66,9 @@ def test_imu_time_must_increase(session):
     table = read_imu_raw(session.imu, session.meta)
     table.loc[100, "time_s"] = table.loc[99, "time_s"]
     table.to_csv(session.imu, index=False)
-    with pytest.raises(DataContractError, match=r"imu.csv \(line 102\): time_s must be strictly increasing \(1 steps are not\)"):
+    with pytest.raises(
+        DataContractError, match=r"imu.csv \(line 102\): time_s must be strictly increasing \(1 steps are not\)"
+    ):
         read_imu(session.imu, session.meta)
 
 

@@ -11,7 +11,9 @@ from ratbehavior.data.session import SessionMeta
 from tests.realdata import REALDATA, real
 
 RAT_DLC = "rat_social_dlc_caltech/{n}DLC_dlcrnetms5_DLC_ratJan24shuffle1_5000_el_filtered.csv"
-MOUSE_PAIR = "mouse_pair_ethome/e3v813a-20210610T122332-122642DLC_dlcrnetms5_pilot_studySep24shuffle1_100000_el_filtered.csv"
+MOUSE_PAIR = (
+    "mouse_pair_ethome/e3v813a-20210610T122332-122642DLC_dlcrnetms5_pilot_studySep24shuffle1_100000_el_filtered.csv"
+)
 
 
 def test_multi_animal_rat_file_keeps_its_all_empty_first_frame():
@@ -37,12 +39,16 @@ def test_mouse_pair_and_single_animal_openfield_files():
     assert pair.shape == (5700, 21)
     single = read_dlc(real("mouse_pair_ethome/openfield_dlc_inference_example.csv"))
     assert single.shape == (2330, 12)
-    assert ((single.xs("likelihood", axis=1, level=1) >= 0) & (single.xs("likelihood", axis=1, level=1) <= 1)).all().all()
+    assert (
+        ((single.xs("likelihood", axis=1, level=1) >= 0) & (single.xs("likelihood", axis=1, level=1) <= 1)).all().all()
+    )
 
 
 @pytest.mark.parametrize("name", ["8_01_A_190507134142", "12_01_A_190507144429"])
 def test_dlc_files_resaved_by_pandas_with_an_extra_index_column(name):
-    pose = read_dlc(real(f"mouse_oft_sturman2020/{name}DeepCut_resnet50_Blockcourse1May9shuffle1_1030000.first2000.csv"))
+    pose = read_dlc(
+        real(f"mouse_oft_sturman2020/{name}DeepCut_resnet50_Blockcourse1May9shuffle1_1030000.first2000.csv")
+    )
     assert pose.shape == (1998, 54)
     assert pose.index[0] == 0
 
@@ -77,12 +83,16 @@ def test_boris_event_exports_single_and_overlapping_behaviours():
     # It stops at 34.725 s: frame 1736 (34.72 s) is inside, 1737 is not.
     assert single.loc[1736, "interact"] == 1 and single.loc[1737, "interact"] == 0
     both = read_boris(
-        real("mouse_pair_ethome/e3v813a-20210610T120637-121213_reencode_multiple_behaviors.boris.csv"), 50, ["interact", "mount"]
+        real("mouse_pair_ethome/e3v813a-20210610T120637-121213_reencode_multiple_behaviors.boris.csv"),
+        50,
+        ["interact", "mount"],
     )
     assert (both.sum(axis=1) == 2).any()
     with pytest.raises(ValueError, match=r"unknown behaviours \['mount'\]"):
         read_boris(
-            real("mouse_pair_ethome/e3v813a-20210610T120637-121213_reencode_multiple_behaviors.boris.csv"), 50, ["interact"]
+            real("mouse_pair_ethome/e3v813a-20210610T120637-121213_reencode_multiple_behaviors.boris.csv"),
+            50,
+            ["interact"],
         )
 
 
@@ -102,8 +112,13 @@ def test_every_caltech_annotation_file_reads():
 
 def test_interval_tables_of_three_raters():
     labels = ["Supported", "Unsupported", "Grooming"]
-    one = read_interval_table(real("mouse_oft_sturman2020/8_01_A_190507134142.labels.csv"), 50, labels, where={"Experimenter": "Oliver"})
+    one = read_interval_table(
+        real("mouse_oft_sturman2020/8_01_A_190507134142.labels.csv"), 50, labels, where={"Experimenter": "Oliver"}
+    )
     assert one["Supported"].sum() > 0
     everyone = real("mouse_oft_sturman2020/AllLabDataOFT_final.csv")
-    raters = [read_interval_table(everyone, 50, labels, where={"Experimenter": r, "ID": "OFT_11"}, sep=";") for r in ("Jin", "Oliver", "Furkan")]
+    raters = [
+        read_interval_table(everyone, 50, labels, where={"Experimenter": r, "ID": "OFT_11"}, sep=";")
+        for r in ("Jin", "Oliver", "Furkan")
+    ]
     assert all(r["Supported"].sum() > 0 for r in raters)

@@ -60,6 +60,8 @@ def test_changed_data_in_the_workspace_is_never_overwritten(repo):
 
 def test_a_simulator_that_changed_is_caught(repo):
     _lose_data_and_cache(repo)
-    (repo / "configs" / "tiny.yaml").write_text(yaml.safe_dump({**TINY, "simulation": {**TINY["simulation"], "seed": 6}}))
+    (repo / "configs" / "tiny.yaml").write_text(
+        yaml.safe_dump({**TINY, "simulation": {**TINY["simulation"], "seed": 6}})
+    )
     with pytest.raises(DataVersionError, match="differs from .* in data.dvc: the simulator's output changed"):
         ensure_data(repo, _regenerate)

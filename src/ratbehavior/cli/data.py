@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +10,9 @@ import typer
 
 from ratbehavior.cli.common import ConfigOption, DataRootArgument, SetOption, build_config, user_errors
 
-app = typer.Typer(help="Datasets: simulate, pull by version, validate, build features, import labels.", no_args_is_help=True)
+app = typer.Typer(
+    help="Datasets: simulate, pull by version, validate, build features, import labels.", no_args_is_help=True
+)
 
 
 @app.command()
@@ -83,7 +85,7 @@ def features(
     typer.echo(f"features of {len(manifest['sessions'])} sessions in {out}")
 
 
-class LabelFormat(str, Enum):
+class LabelFormat(StrEnum):
     caltech = "caltech"
     intervals = "intervals"
 
@@ -92,9 +94,18 @@ class LabelFormat(str, Enum):
 def import_labels(
     source: Annotated[Path, typer.Argument(help="The annotation file to convert.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="labels.csv to write.")],
-    fmt: Annotated[LabelFormat, typer.Option("--format", help="caltech: Caltech Behavior Annotator .txt; intervals: a table of bouts in seconds.")],
-    video_fps: Annotated[float | None, typer.Option(help="Video frame rate (caltech: its ranges are video frames).")] = None,
-    where: Annotated[list[str] | None, typer.Option(help="intervals: keep rows with column=value (repeatable).")] = None,
+    fmt: Annotated[
+        LabelFormat,
+        typer.Option(
+            "--format", help="caltech: Caltech Behavior Annotator .txt; intervals: a table of bouts in seconds."
+        ),
+    ],
+    video_fps: Annotated[
+        float | None, typer.Option(help="Video frame rate (caltech: its ranges are video frames).")
+    ] = None,
+    where: Annotated[
+        list[str] | None, typer.Option(help="intervals: keep rows with column=value (repeatable).")
+    ] = None,
     sep: Annotated[str | None, typer.Option(help="intervals: column separator (default: sniffed).")] = None,
     config: ConfigOption = None,
     overrides: SetOption = None,

@@ -27,7 +27,9 @@ def _bodyparts(files: SessionFiles, pose: pd.DataFrame, wanted: list[str]) -> li
         )
     if len(kept) < len(wanted):
         missing = [b for b in wanted if b not in present]
-        warnings.warn(f"{files.pose}: bodyparts {missing} are missing; features that need them are dropped", stacklevel=2)
+        warnings.warn(
+            f"{files.pose}: bodyparts {missing} are missing; features that need them are dropped", stacklevel=2
+        )
     return kept
 
 

@@ -26,7 +26,7 @@ _LEVELS_MULTI = ["scorer", "individuals", "bodyparts", "coords"]
 def _header_rows(path: Path) -> tuple[list[list[str]], int]:
     """The header rows (first cell dropped) and how many leading columns hold the index."""
     with path.open(newline="") as handle:
-        head = [row for _, row in zip(range(5), csv.reader(handle))]
+        head = [row for _, row in zip(range(5), csv.reader(handle), strict=False)]
     if not head or not any(cell.strip() for cell in head[0]):
         raise DataContractError(path, "empty file: expected a DeepLabCut CSV starting with a 'scorer' row")
     # A DLC CSV that went through pandas once more gains a leading index column; accept it as such.

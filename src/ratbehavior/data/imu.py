@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ratbehavior.data.aligned import IMU_CHANNELS
+from ratbehavior.data.csvfile import read_table
 from ratbehavior.data.session import SessionMeta
 from ratbehavior.errors import DataContractError
 
@@ -35,7 +36,9 @@ def _time_column(path: Path, frame: pd.DataFrame, meta: SessionMeta) -> pd.Serie
     counter = meta.imu_counter_column
     if counter is not None:
         if counter not in frame.columns:
-            raise DataContractError(path, f"counter column {counter!r} named in session.yaml is missing", where="header")
+            raise DataContractError(
+                path, f"counter column {counter!r} named in session.yaml is missing", where="header"
+            )
         if meta.imu_counter_rate_hz is None:
             raise DataContractError(path, "session.yaml names imu_counter_column but not imu_counter_rate_hz")
         ticks = frame[counter]
@@ -48,22 +51,17 @@ def _time_column(path: Path, frame: pd.DataFrame, meta: SessionMeta) -> pd.Serie
 
 
 def read_imu_raw(path: Path | str, meta: SessionMeta) -> pd.DataFrame:
-    """The file's content as written: `time_s` resolved and channels named, units untouched, not yet checked for order."""
+    """The file as written: `time_s` resolved, channels named, units untouched, order not yet checked."""
     path = Path(path)
-    if not path.is_file():
-        raise DataContractError(path, "IMU file not found")
-    try:
-        frame = pd.read_csv(path, skipinitialspace=True)
-    except pd.errors.EmptyDataError as err:
-        raise DataContractError(path, "empty file: expected a header and one row per IMU sample") from err
-    except pd.errors.ParserError as err:
-        raise DataContractError(path, f"malformed CSV ({str(err).splitlines()[0]})") from err
+    frame = read_table(path, "a header and one row per IMU sample")
     if frame.empty:
         raise DataContractError(path, "no samples: the file has a header but no rows")
     frame = _rename(path, frame, meta)
     missing = [c for c in IMU_CHANNELS if c not in frame.columns]
     if missing:
-        raise DataContractError(path, f"missing columns {missing}: expected time_s and {list(IMU_CHANNELS)}", where="header")
+        raise DataContractError(
+            path, f"missing columns {missing}: expected time_s and {list(IMU_CHANNELS)}", where="header"
+        )
     numeric = frame.apply(pd.to_numeric, errors="coerce")
     time = _time_column(path, numeric, meta)
     table = numeric[list(IMU_CHANNELS)].copy()

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ratbehavior.data.csvfile import read_table
 from ratbehavior.data.labels import FRAME_COLUMN, intervals_to_frames
 from ratbehavior.errors import DataContractError
 
@@ -90,10 +91,7 @@ def read_interval_table(
 ) -> pd.DataFrame:
     """A table with one row per bout in seconds; `where` keeps the rows of one video or rater."""
     path = Path(path)
-    try:
-        table = pd.read_csv(path, sep=sep, engine="python")
-    except pd.errors.EmptyDataError as err:
-        raise DataContractError(path, "empty file: expected a table of intervals") from err
+    table = read_table(path, "a table of intervals", sep=sep, engine="python")
     missing = [c for c in (start, stop, behaviour, *(where or {})) if c not in table.columns]
     if missing:
         raise DataContractError(path, f"missing columns {missing}", where="header")
@@ -101,7 +99,11 @@ def read_interval_table(
         table = table[table[column].astype(str) == value]
     times = table[[start, stop]].apply(pd.to_numeric, errors="coerce")
     if times.isna().to_numpy().any():
-        raise DataContractError(path, f"non-numeric {start!r}/{stop!r} value", where=f"line {int(times.isna().any(axis=1).to_numpy().argmax()) + 2}")
+        raise DataContractError(
+            path,
+            f"non-numeric {start!r}/{stop!r} value",
+            where=f"line {int(times.isna().any(axis=1).to_numpy().argmax()) + 2}",
+        )
     names = table[behaviour].astype(str).str.strip().tolist()
     if behaviours is not None:
         keep = [n in behaviours for n in names]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ratbehavior.data.csvfile import read_table
 from ratbehavior.errors import DataContractError
 
 FRAME_COLUMN = "frame"
@@ -24,18 +25,15 @@ BORIS_EVENTS = ("Time", "Behavior", "Status")
 def _unknown_behaviours(path: Path, found: Sequence[str], behaviours: Sequence[str], where: str) -> None:
     unknown = [b for b in dict.fromkeys(found) if b not in behaviours]
     if unknown:
-        raise DataContractError(path, f"unknown behaviours {unknown}: the vocabulary is {list(behaviours)}", where=where)
+        raise DataContractError(
+            path, f"unknown behaviours {unknown}: the vocabulary is {list(behaviours)}", where=where
+        )
 
 
 def read_frame_labels(path: Path | str, behaviours: Sequence[str], *, strict: bool = True) -> pd.DataFrame:
     """`labels.csv`: header `frame` + behaviours, values 0/1. With strict=False unknown columns are kept."""
     path = Path(path)
-    try:
-        table = pd.read_csv(path, skipinitialspace=True)
-    except pd.errors.EmptyDataError as err:
-        raise DataContractError(path, "empty file: expected a header 'frame,<behaviour>...'") from err
-    except pd.errors.ParserError as err:
-        raise DataContractError(path, f"malformed CSV ({str(err).splitlines()[0]})") from err
+    table = read_table(path, "a header 'frame,<behaviour>...'")
     table.columns = [str(c).strip() for c in table.columns]
     if table.columns[0] != FRAME_COLUMN:
         raise DataContractError(path, f"first column is {table.columns[0]!r}: expected 'frame'", where="header")
@@ -47,19 +45,27 @@ def read_frame_labels(path: Path | str, behaviours: Sequence[str], *, strict: bo
             raise DataContractError(path, f"missing behaviour columns {missing}", where="header")
     if table.isna().to_numpy().any():
         row, col = (int(a[0]) for a in np.nonzero(table.isna().to_numpy()))
-        raise DataContractError(path, "empty cell (truncated file?)", where=f"line {row + 2}, column {table.columns[col]!r}")
+        raise DataContractError(
+            path, "empty cell (truncated file?)", where=f"line {row + 2}, column {table.columns[col]!r}"
+        )
     frames = pd.to_numeric(table[FRAME_COLUMN], errors="coerce")
     if frames.isna().any() or (frames < 0).any() or (frames % 1 != 0).any():
         row = int(np.flatnonzero(frames.isna() | (frames.fillna(-1) < 0) | (frames.fillna(0) % 1 != 0))[0])
-        raise DataContractError(path, f"frame {table[FRAME_COLUMN].iloc[row]!r} is not a non-negative integer", where=f"line {row + 2}")
+        raise DataContractError(
+            path, f"frame {table[FRAME_COLUMN].iloc[row]!r} is not a non-negative integer", where=f"line {row + 2}"
+        )
     if frames.duplicated().any():
-        raise DataContractError(path, f"frame {int(frames[frames.duplicated()].iloc[0])} appears twice", where="column 'frame'")
+        raise DataContractError(
+            path, f"frame {int(frames[frames.duplicated()].iloc[0])} appears twice", where="column 'frame'"
+        )
     values = table[columns].apply(pd.to_numeric, errors="coerce")
     bad = ~values.isin([0, 1]).to_numpy()
     if bad.any():
         row, col = (int(a[0]) for a in np.nonzero(bad))
         raise DataContractError(
-            path, f"value {table[columns[col]].iloc[row]}: expected 0 or 1", where=f"line {row + 2}, column {columns[col]!r}"
+            path,
+            f"value {table[columns[col]].iloc[row]}: expected 0 or 1",
+            where=f"line {row + 2}, column {columns[col]!r}",
         )
     order = [b for b in behaviours if b in columns] + [c for c in columns if c not in behaviours]
     out = values[order].astype(np.int8)
@@ -97,7 +103,9 @@ def _states_from_events(path: Path, events: pd.DataFrame) -> pd.DataFrame:
                 raise DataContractError(path, f"STOP of {behaviour!r} without a START", where=f"event {line + 1}")
             rows.append((key[1], BORIS_STATE, open_at.pop(key), time))
         else:
-            raise DataContractError(path, f"status {status!r}: expected START, STOP or POINT", where=f"event {line + 1}")
+            raise DataContractError(
+                path, f"status {status!r}: expected START, STOP or POINT", where=f"event {line + 1}"
+            )
     if open_at:
         raise DataContractError(path, f"events started but never stopped: {sorted(b for _, b in open_at)}")
     return pd.DataFrame(rows, columns=list(BORIS_AGGREGATED))
@@ -121,13 +129,17 @@ def read_boris_events(path: Path | str) -> pd.DataFrame:
         numeric = table[times].apply(pd.to_numeric, errors="coerce")
         if numeric.isna().to_numpy().any():
             row, col = (int(a[0]) for a in np.nonzero(numeric.isna().to_numpy()))
-            raise DataContractError(path, "missing or non-numeric time", where=f"line {header + row + 2}, column {times[col]!r}")
+            raise DataContractError(
+                path, "missing or non-numeric time", where=f"line {header + row + 2}, column {times[col]!r}"
+            )
         table[times] = numeric
         events = convert(path, table) if convert else table[list(BORIS_AGGREGATED)].copy()
         events["Behavior type"] = events["Behavior type"].astype(str).str.strip().str.upper()
         kinds = set(events["Behavior type"]) - {BORIS_STATE, BORIS_POINT}
         if kinds:
-            raise DataContractError(path, f"Behavior type {sorted(kinds)}: expected STATE or POINT", where="column 'Behavior type'")
+            raise DataContractError(
+                path, f"Behavior type {sorted(kinds)}: expected STATE or POINT", where="column 'Behavior type'"
+            )
         if (events["Stop (s)"] < events["Start (s)"]).any():
             row = int(np.flatnonzero(events["Stop (s)"] < events["Start (s)"])[0])
             raise DataContractError(path, "Stop (s) before Start (s)", where=f"event {row + 1}")
@@ -147,9 +159,7 @@ def intervals_to_frames(
     return frames, marks
 
 
-def read_boris(
-    path: Path | str, grid_hz: float, behaviours: Sequence[str], *, strict: bool = True
-) -> pd.DataFrame:
+def read_boris(path: Path | str, grid_hz: float, behaviours: Sequence[str], *, strict: bool = True) -> pd.DataFrame:
     """BORIS events on the grid: a STATE marks [Start, Stop), a POINT the one frame at Start."""
     path = Path(path)
     events = read_boris_events(path)

@@ -52,9 +52,7 @@ def read_data_version(repo: Path) -> DataVersion:
 
 def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run the DVC of this environment in `repo`."""
-    result = subprocess.run(
-        [sys.executable, "-m", "dvc", *args], cwd=repo, capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=repo, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or ["(no output)"]
         raise DataVersionError(f"dvc {' '.join(args)} failed: {last[0]}")

@@ -18,6 +18,8 @@ def leave_one_animal_out(session_animals: dict[str, str], animals: Sequence[str]
     for animal in sorted(set(session_animals.values())) if animals is None else animals:
         test = tuple(sorted(s for s, a in session_animals.items() if a == animal))
         if not test:
-            raise ValueError(f"animal {animal!r} has no sessions: known animals are {sorted(set(session_animals.values()))}")
+            raise ValueError(
+                f"animal {animal!r} has no sessions: known animals are {sorted(set(session_animals.values()))}"
+            )
         train = tuple(sorted(s for s, a in session_animals.items() if a != animal))
         yield Fold(held_out=animal, train_sessions=train, test_sessions=test)

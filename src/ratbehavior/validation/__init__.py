@@ -8,16 +8,21 @@ import numpy as np
 import pandas as pd
 
 from ratbehavior.config import DataConfig
+from ratbehavior.data.align import session_frames
 from ratbehavior.data.dlc import read_dlc
 from ratbehavior.data.imu import read_imu, read_imu_raw
-from ratbehavior.data.align import session_frames
 from ratbehavior.data.labels import read_boris, read_boris_events, read_frame_labels
 from ratbehavior.data.session import SessionFiles, open_session
 from ratbehavior.errors import DataContractError
 from ratbehavior.validation.report import Failure, ValidationReport
 from ratbehavior.validation.runner import ExpectationRunner, FailedCheck
 from ratbehavior.validation.suites import (
-    boris_checks, imu_checks, imu_table, labels_checks, pose_checks, pose_table,
+    boris_checks,
+    imu_checks,
+    imu_table,
+    labels_checks,
+    pose_checks,
+    pose_table,
 )  # fmt: skip
 
 __all__ = ["Failure", "ValidationReport", "validate_dataset"]
@@ -37,7 +42,9 @@ class _Session:
         where = f" ({err.where})" if err.where else ""
         self.failures.append(Failure(self.session, file, None, READABLE, f"{err.problem}{where}"))
 
-    def fail(self, file: str, expectation: str, message: str, severity: str = "error", column: str | None = None) -> None:
+    def fail(
+        self, file: str, expectation: str, message: str, severity: str = "error", column: str | None = None
+    ) -> None:
         self.failures.append(Failure(self.session, file, column, expectation, message, severity))
 
     def expect(self, file: str, table: pd.DataFrame, checks) -> None:
@@ -59,7 +66,12 @@ def _check_session(files: SessionFiles, cfg: DataConfig, check: _Session) -> Non
         pose = read_dlc(pose_path, individual=cfg.individual)
         missing = [b for b in cfg.bodyparts if b not in pose.columns.get_level_values(0)]
         if missing:
-            check.fail(pose_path.name, "bodyparts_present", f"bodyparts {missing} are missing; features needing them are dropped", "warning")
+            check.fail(
+                pose_path.name,
+                "bodyparts_present",
+                f"bodyparts {missing} are missing; features needing them are dropped",
+                "warning",
+            )
         parts = [b for b in cfg.bodyparts if b not in missing]
         header = 3 if pose_path.suffix == ".csv" and pose.columns.nlevels == 2 else 0
         check.expect(pose_path.name, pose_table(pose[parts], header, cfg), pose_checks(parts, cfg))
@@ -82,7 +94,12 @@ def _check_session(files: SessionFiles, cfg: DataConfig, check: _Session) -> Non
         video_s = len(pose) / files.meta.video_fps
         imu_s = float(imu["time_s"].iloc[-1] - imu["time_s"].iloc[0])
         if frames.size / cfg.grid_hz < MIN_OVERLAP_SHARE * min(video_s, imu_s):
-            check.fail("session", "modalities_overlap", f"video and IMU overlap for only {frames.size / cfg.grid_hz:.1f} s", "warning")
+            check.fail(
+                "session",
+                "modalities_overlap",
+                f"video and IMU overlap for only {frames.size / cfg.grid_hz:.1f} s",
+                "warning",
+            )
     _check_labels(files, cfg, check, frames)
 
 
@@ -111,7 +128,8 @@ def _check_labels(files: SessionFiles, cfg: DataConfig, check: _Session, frames:
         if len(outside):
             check.fail(
                 name, "labels_inside_session",
-                f"{len(outside)} labelled frames lie outside the session (frames {frames[0]}-{frames[-1]}), first {outside[0]}",
+                f"{len(outside)} labelled frames lie outside the session "
+                f"(frames {frames[0]}-{frames[-1]}), first {outside[0]}",
             )  # fmt: skip
 
 

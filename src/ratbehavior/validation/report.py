@@ -43,7 +43,8 @@ class ValidationReport:
     def to_text(self) -> str:
         verdict = "PASSED" if self.ok else "FAILED"
         lines = [
-            f"validation {verdict}: {len(self.sessions)} sessions, {len(self.errors)} errors, {len(self.warnings)} warnings"
+            f"validation {verdict}: {len(self.sessions)} sessions, "
+            f"{len(self.errors)} errors, {len(self.warnings)} warnings"
         ]
         for session, items in groupby(sorted(self.failures, key=lambda f: f.session), key=lambda f: f.session):
             lines.append(f"  {session}")

@@ -59,7 +59,9 @@ class ExpectationRunner:
         batch = asset.add_batch_definition_whole_dataframe("file")
         suite = self.context.suites.add(gx.ExpectationSuite(name=name))
         by_id = {suite.add_expectation(check.expectation).id: check for check in checks}
-        definition = self.context.validation_definitions.add(gx.ValidationDefinition(data=batch, suite=suite, name=name))
+        definition = self.context.validation_definitions.add(
+            gx.ValidationDefinition(data=batch, suite=suite, name=name)
+        )
         result = definition.run(batch_parameters={"dataframe": table}, result_format="SUMMARY")
         failed = []
         for outcome in result.results:

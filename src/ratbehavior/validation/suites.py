@@ -89,7 +89,9 @@ def imu_checks(meta: SessionMeta) -> list[Check]:
             gxe.ExpectColumnMedianToBeBetween(
                 column="dt", min_value=period * (1 - RATE_TOLERANCE), max_value=period * (1 + RATE_TOLERANCE)
             ),
-            lambda r: f"median sample spacing {r['observed_value']:.4g} s does not match imu_rate_hz {meta.imu_rate_hz}",
+            lambda r: (
+                f"median sample spacing {r['observed_value']:.4g} s does not match imu_rate_hz {meta.imu_rate_hz}"
+            ),
         ),
     ]
     if meta.imu_units.gyr == "rad/s":
@@ -127,7 +129,10 @@ def labels_checks(columns: Sequence[str], behaviours: Sequence[str]) -> list[Che
     for column in columns:
         if column != FRAME_COLUMN:
             checks.append(
-                Check(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[0, 1]), lambda r: f"values must be 0 or 1: {_first(r)}")
+                Check(
+                    gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[0, 1]),
+                    lambda r: f"values must be 0 or 1: {_first(r)}",
+                )
             )
     return checks
 
@@ -147,11 +152,13 @@ def boris_checks(behaviours: Sequence[str]) -> list[Check]:
     return [
         Check(
             gxe.ExpectColumnValuesToBeInSet(column="Behavior", value_set=list(behaviours)),
-            lambda r: f"unknown behaviours {sorted(set(r.get('partial_unexpected_list') or []))} (the vocabulary is {list(behaviours)})",
+            lambda r: (
+                f"unknown behaviours {sorted(set(r.get('partial_unexpected_list') or []))} "
+                f"(the vocabulary is {list(behaviours)})"
+            ),
         ),
         Check(
             gxe.ExpectColumnValuesToBeInSet(column="Behavior type", value_set=[BORIS_STATE, BORIS_POINT]),
             lambda r: f"expected STATE or POINT: {_first(r)}",
         ),
     ]
-

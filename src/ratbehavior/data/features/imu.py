@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from ratbehavior.data.aligned import IMU_CHANNELS, AlignedSession
 from ratbehavior.data.features.runs import derivative_per_run, lowpass_per_run
 

@@ -30,7 +30,7 @@ def _fill_short_holes(xy: np.ndarray, keep: np.ndarray) -> np.ndarray:
         seen = np.isfinite(xy[:, k, 0])
         if seen.sum() < 2:
             continue
-        before = np.maximum.accumulate(np.where(seen, t, -10**9))
+        before = np.maximum.accumulate(np.where(seen, t, -(10**9)))
         after = np.minimum.accumulate(np.where(seen, t, 10**9)[::-1])[::-1]
         short = ~seen & keep & (after - before - 1 <= MAX_HOLE_FRAMES) & (before >= 0) & (after < xy.shape[0])
         for c in range(2):
@@ -83,7 +83,9 @@ def pose_features(session: AlignedSession) -> tuple[np.ndarray, tuple[str, ...]]
     heading = unwrap_per_run(np.arctan2(forward[:, 1], forward[:, 0]), mask)
     add("heading_change", -derivative_per_run(heading, mask, hz))
     add("body_length", length / scale)
-    ego_speed = np.linalg.norm(np.stack([derivative_per_run(ego_x, mask, hz), derivative_per_run(ego_y, mask, hz)], axis=2), axis=2)
+    ego_speed = np.linalg.norm(
+        np.stack([derivative_per_run(ego_x, mask, hz), derivative_per_run(ego_y, mask, hz)], axis=2), axis=2
+    )
     for k, part in enumerate(parts):
         if part != centre:
             add(f"ego_speed_{part}", ego_speed[:, k])
