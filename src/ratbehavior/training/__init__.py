@@ -1,0 +1,1 @@
+"""Training: window datasets, the three stages, the classifier and pseudo-label rounds."""
