@@ -17,7 +17,7 @@ from ratbehavior.config import SimulationConfig
 from ratbehavior.data.simulate.behaviour import Timeline
 
 RARE: tuple[str, ...] = ("jump", "aiming", "scratch")
-_RARE_PREFERENCE = 30.0
+_RARE_PREFERENCE = 6.0  # extra odds per rare behaviour a stretch shows
 _SHORTEST_SEGMENT_S = 5.0
 _JITTER_PER_BOUT_LENGTH = 0.05  # an annotator misplaces an edge by at most about this share of the bout
 _CANDIDATE_STEP_S = 0.5
@@ -72,19 +72,19 @@ def _place(
     """Non-overlapping stretches inside `span`, drawn with a preference for rare behaviours."""
     step = _CANDIDATE_STEP_S
     grid = np.arange(span[0], span[1], step)
-    rare = timeline.active(RARE, grid).any(axis=1)
-    cumulative = np.concatenate([[0], np.cumsum(rare)])
+    rare = timeline.active(RARE, grid)
+    cumulative = np.concatenate([np.zeros((1, len(RARE))), np.cumsum(rare, axis=0)])
     chosen: list[tuple[float, float]] = []
     for length in lengths:
         width = int(round(length / step))
         starts = grid[: max(0, grid.size - width)]
         if starts.size == 0:
             starts, length, width = grid[:1], span[1] - span[0], grid.size
-        share = (cumulative[np.arange(starts.size) + width] - cumulative[: starts.size]) / max(width, 1)
+        kinds = ((cumulative[np.arange(starts.size) + width] - cumulative[: starts.size]) > 0).sum(axis=1)
         free = np.array([all(s + length + 1.0 <= a or s >= b + 1.0 for a, b in chosen) for s in starts], dtype=bool)
         if not free.any():
             continue
-        weight = (1.0 + _RARE_PREFERENCE * share) * free
+        weight = (1.0 + _RARE_PREFERENCE * kinds) * free
         start = float(starts[int(rng.choice(starts.size, p=weight / weight.sum()))])
         chosen.append((start, start + length))
     return sorted(chosen)

@@ -41,15 +41,15 @@ _DURATIONS: dict[str, tuple[float, float, float, float]] = {
     "local_search": (3.0, 0.5, 0.8, 12.0),
 }
 _TRANSITIONS: dict[str, dict[str, float]] = {
-    "walk": {"still": 2.0, "local_search": 3.0, "stand_up": 1.2, "grooming": 0.5, "eating": 0.5, "aiming": 0.35, "scratch": 0.12},
-    "still": {"walk": 2.5, "local_search": 2.0, "stand_up": 0.8, "grooming": 1.0, "eating": 0.5, "aiming": 0.3, "scratch": 0.15},
-    "local_search": {"walk": 3.0, "still": 1.5, "stand_up": 1.5, "eating": 0.6, "grooming": 0.5, "aiming": 0.35, "scratch": 0.1},
+    "walk": {"still": 2.0, "local_search": 3.0, "stand_up": 1.2, "grooming": 0.5, "eating": 0.5, "aiming": 0.75, "scratch": 0.18},
+    "still": {"walk": 2.5, "local_search": 2.0, "stand_up": 0.8, "grooming": 1.0, "eating": 0.5, "aiming": 0.7, "scratch": 0.22},
+    "local_search": {"walk": 3.0, "still": 1.5, "stand_up": 1.5, "eating": 0.6, "grooming": 0.5, "aiming": 0.75, "scratch": 0.15},
     "stand_up": {"rearing": 1.0},
     "rearing": {"local_search": 2.0, "still": 1.5, "walk": 1.5, "grooming": 0.3},
-    "aiming": {"jump": 3.0, "still": 0.5, "local_search": 0.5},
+    "aiming": {"jump": 4.0, "still": 0.5, "local_search": 0.5},
     "jump": {"walk": 1.5, "still": 1.5, "local_search": 1.0},
     "eating": {"still": 1.0, "grooming": 1.0, "walk": 1.0, "local_search": 1.0},
-    "grooming": {"still": 1.5, "walk": 1.0, "local_search": 1.0, "scratch": 0.3, "eating": 0.3},
+    "grooming": {"still": 1.5, "walk": 1.0, "local_search": 1.0, "scratch": 0.45, "eating": 0.3},
     "scratch": {"grooming": 1.0, "still": 1.0, "walk": 0.5, "local_search": 0.5},
 }  # fmt: skip
 # An enriched arena has food to find and a platform to jump to.

@@ -70,8 +70,8 @@ def draw_animal(seed: int, animal: int, variability: float) -> AnimalTraits:
 
     return AnimalTraits(
         size=spread(1.0, 0.07, 0.8, 1.2),
-        walk_speed=spread(20.0, 0.2, 10.0, 32.0),
-        stride_hz=spread(3.4, 0.12, 2.5, 4.5),
+        walk_speed=spread(20.0, 0.12, 13.0, 28.0),
+        stride_hz=spread(3.4, 0.07, 2.8, 4.0),
         turn_rate=spread(140.0, 0.15, 90.0, 200.0),
         left_bias=float(np.clip(0.5 + variability * 0.12 * rng.standard_normal(), 0.25, 0.75)),
         sniff_hz=spread(7.5, 0.1, 6.0, 10.0),

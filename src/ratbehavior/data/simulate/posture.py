@@ -19,6 +19,8 @@ from ratbehavior.data.simulate.signals import SIM_HZ, phase, ramp, slow_noise, s
 
 GRAVITY = 9.80665
 _SITTING = ("eating", "grooming", "scratch")
+_HANDLING_HZ = 1.6
+_TYPICAL_STRIDE_HZ = 3.4
 # Per behaviour: body pitch (deg, None: from traits), head pitch relative to the body (deg),
 # trunk height offset (cm), spine arch (cm), spread of the head's yaw from bout to bout (deg).
 _POSE: dict[str, tuple[float | None, float, float, float, float]] = {
@@ -29,7 +31,7 @@ _POSE: dict[str, tuple[float | None, float, float, float, float]] = {
     "rearing": (None, -40.0, 0.0, 0.5, 10.0),
     "stand_up": (None, -15.0, 0.0, 0.8, 5.0),
     "still": (0.0, -8.0, -0.4, 1.4, 12.0),
-    "eating": (None, -40.0, -0.8, 1.8, 8.0),
+    "eating": (None, -60.0, -0.8, 1.8, 8.0),
     "grooming": (None, -35.0, -0.8, 2.0, 0.0),
     "local_search": (-3.0, -28.0, 0.0, 1.1, 10.0),
 }
@@ -148,7 +150,7 @@ def posture(timeline: Timeline, traits: AnimalTraits, times: np.ndarray, speed: 
     sweep, nod, jiggle = slow_noise(rng, n, 0.35), slow_noise(rng, n, 0.3), slow_noise(rng, n, 0.15)
     sway = slow_noise(rng, n, 0.5)
     head_yaw = smooth(head_yaw, 0.07) + (18.0 * sweep) * _envelope(sniffing & ~rearing, 0.1)
-    head_yaw += 12.0 * sweep * _envelope(rearing, 0.1) + 8.0 * nod * _envelope(handling, 0.1)
+    head_yaw += 12.0 * sweep * _envelope(rearing, 0.1) + 12.0 * nod * _envelope(handling, 0.1)
     head_pitch = smooth(head_pitch, 0.07) + 5.0 * nod * _envelope(handling | sniffing, 0.1)
     head_roll = smooth(head_roll, 0.07)
     # The head leads the body into a turn.
@@ -160,9 +162,11 @@ def posture(timeline: Timeline, traits: AnimalTraits, times: np.ndarray, speed: 
     walk_env = _envelope(is_("walk")) * np.clip(speed / 12.0, 0.0, 1.0)
     stride_hz = traits.stride_hz * (np.clip(speed, 5.0, 60.0) / traits.walk_speed) ** 0.4
     gait = phase(stride_hz)
-    head_yaw += 2.5 * np.sin(gait) * walk_env
-    head_pitch += 2.0 * np.sin(2.0 * gait) * walk_env
-    lift += 0.2 * np.sin(2.0 * gait + 0.5) * walk_env
+    # Scaled so that every animal's head is shaken about as hard at its usual pace.
+    bob = walk_env * (_TYPICAL_STRIDE_HZ / traits.stride_hz) ** 2
+    head_yaw += 2.5 * np.sin(gait) * bob
+    head_pitch += 2.0 * np.sin(2.0 * gait) * bob
+    lift += 0.2 * np.sin(2.0 * gait + 0.5) * bob
 
     sniff = phase(traits.sniff_hz * (1.0 + 0.05 * slow_noise(rng, n, 0.5)))
     sniff_env = _envelope(sniffing) * (0.6 + 0.4 * np.abs(slow_noise(rng, n, 0.3)))
@@ -176,14 +180,18 @@ def posture(timeline: Timeline, traits: AnimalTraits, times: np.ndarray, speed: 
 
     chew = phase(traits.chew_hz * (1.0 + 0.05 * slow_noise(rng, n, 0.5)))
     chew_env = _envelope(eating)
-    head_pitch += 0.6 * np.sin(chew) * chew_env
+    head_pitch += 1.0 * np.sin(chew) * chew_env
     head_bob += 0.03 * np.sin(chew + 0.3) * chew_env
 
     groom = phase(traits.groom_hz * (1.0 + 0.06 * slow_noise(rng, n, 0.5)))
     face_env, flank_env = _envelope(face), _envelope(flank)
     head_pitch += 8.0 * np.sin(groom) * face_env + 3.0 * np.sin(1.3 * groom) * flank_env
     head_yaw += 3.0 * np.sin(1.3 * groom + 0.7) * flank_env
-    stroke = 1.5 * (0.5 - 0.5 * np.cos(groom)) * face_env + 0.5 * jiggle * _envelope(handling)
+    # Handling food: the forepaws turn it round while the head follows.
+    handle = phase(_HANDLING_HZ * (1.0 + 0.15 * slow_noise(rng, n, 0.5)))
+    handle_env = _envelope(handling, 0.08)
+    stroke = 1.5 * (0.5 - 0.5 * np.cos(groom)) * face_env + (0.8 * np.sin(handle) + 0.3 * jiggle) * handle_env
+    head_pitch += 4.0 * np.sin(handle + 0.6) * handle_env
 
     scratch = phase(traits.scratch_hz * (1.0 + 0.04 * slow_noise(rng, n, 0.5)))
     scratch_env = _envelope(is_("scratch"))

@@ -60,7 +60,7 @@ def _gait_offset(post: Posture, name: str, forward: np.ndarray, n: int) -> np.nd
 def build_body(
     heading: np.ndarray, position: np.ndarray, post: Posture, traits: AnimalTraits, slow_noise_tail: np.ndarray
 ) -> Body:
-    """All inputs on the simulation grid; `slow_noise_tail` curls the tail."""
+    """All inputs on the simulation grid; `position` is the trunk's middle on the floor, `slow_noise_tail` curls the tail."""
     n = heading.size
     size = traits.size
     cos_h, sin_h = np.cos(heading), np.sin(heading)
@@ -75,7 +75,8 @@ def build_body(
     head_rotation = compose(body_rotation, relative)
     air = up * post.airborne[:, None]
 
-    pelvis = _vec(position[:, 0], position[:, 1], _PELVIS_HEIGHT * size + post.lift, n) + air
+    centre = _vec(position[:, 0], position[:, 1], 0.0, n)
+    pelvis = centre - 0.5 * _SPINE * size * forward + up * (_PELVIS_HEIGHT * size + post.lift)[:, None] + air
     neck = pelvis + _SPINE * size * x_b + 0.8 * size * z_b
     head = neck + post.head_bob[:, None] * head_rotation[..., 2]
 
@@ -101,7 +102,7 @@ def build_body(
         mouth = on_head(_HEAD - 1.0 - 0.5 * post.stroke, 0.8 * side, -1.4 + post.stroke)
         points[:, K[name]] = standing * (1.0 - raise_w - snout_w) + chest * raise_w + mouth * snout_w
 
-    hip = _vec(position[:, 0], position[:, 1], _PAW_Z, n) + air
+    hip = centre - 0.5 * _SPINE * size * forward + _vec(0.0, 0.0, _PAW_Z, n) + air
     for name, side, ear in (("left_hindpaw", 1.0, "left_ear"), ("right_hindpaw", -1.0, "right_ear")):
         tucked = (1.5 * size * post.sit - 0.3 * size)[:, None] * forward
         standing = hip + 2.0 * size * side * y_b + tucked + _gait_offset(post, name, forward, n)

@@ -20,9 +20,9 @@ from ratbehavior.data.simulate.signals import SIM_HZ, at_times, ramp, smooth, sm
 ARENA_HALF_CM = 50.0
 LOOP_HZ = 50
 _TURN_RAMP_S = 0.08
-_PELVIS_TO_NOSE_CM = 16.0
+_CENTRE_TO_NOSE_CM = 11.0
 _WALL_LOOKAHEAD_CM = 5.0
-_PELVIS_MARGIN_CM = 4.0
+_CENTRE_MARGIN_CM = 8.0
 # Slow unlabelled heading drift (deg/s, standard deviation); turns are far faster.
 _DRIFT_DEG_S = {P["walk"]: 10.0, P["local_search"]: 7.0, P["rearing"]: 2.0, P["eating"]: 2.0, P["grooming"]: 2.0}
 _CREEP_CM_S = 2.5
@@ -34,7 +34,7 @@ _UPSAMPLE_SMOOTHING_S = 0.012
 class TrunkPath:
     times: np.ndarray  # (n,) seconds, video clock, LOOP_HZ grid
     heading: np.ndarray  # (n,) rad, unwrapped, 0 = +x of the arena, counter-clockwise positive
-    position: np.ndarray  # (n, 2) cm, pelvis, arena centre at 0
+    position: np.ndarray  # (n, 2) cm, middle of the trunk (a turn on the spot pivots here), arena centre at 0
 
 
 def _speed_command(timeline: Timeline, traits: AnimalTraits, times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -73,7 +73,7 @@ def move(
     kept = [b for b in timeline.overlays if b.behaviour not in (TURN_LEFT, TURN_RIGHT)]
     pending = deque(b for b in timeline.overlays if b.behaviour in (TURN_LEFT, TURN_RIGHT))
     turns = []
-    reach = _PELVIS_TO_NOSE_CM * traits.size
+    reach = _CENTRE_TO_NOSE_CM * traits.size
     x, y = (float(v) for v in rng.uniform(-0.6, 0.6, 2) * ARENA_HALF_CM)
     heading = float(rng.uniform(0.0, 2.0 * math.pi))
     headings = np.empty(times.size)
@@ -105,9 +105,9 @@ def move(
         heading += rate * dt
         vx, vy = v * math.cos(heading), v * math.sin(heading)
         # Blocked by a wall: keep only the motion along it.
-        if abs(x + vx * dt) > ARENA_HALF_CM - _PELVIS_MARGIN_CM or abs(x + vx * dt + reach * math.cos(heading)) > ARENA_HALF_CM:
+        if abs(x + vx * dt) > ARENA_HALF_CM - _CENTRE_MARGIN_CM or abs(x + vx * dt + reach * math.cos(heading)) > ARENA_HALF_CM:
             vx = 0.0
-        if abs(y + vy * dt) > ARENA_HALF_CM - _PELVIS_MARGIN_CM or abs(y + vy * dt + reach * math.sin(heading)) > ARENA_HALF_CM:
+        if abs(y + vy * dt) > ARENA_HALF_CM - _CENTRE_MARGIN_CM or abs(y + vy * dt + reach * math.sin(heading)) > ARENA_HALF_CM:
             vy = 0.0
         x += vx * dt
         y += vy * dt
