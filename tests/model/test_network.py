@@ -119,7 +119,8 @@ def test_a_frame_of_nan_features_is_absent_whatever_its_mask_says():
 def test_without_any_pose_the_imu_alone_still_predicts():
     model = make().eval()
     batch = make_batch(missing=0.0)
-    no_pose = {**batch, "pose": torch.full_like(batch["pose"], float("nan")), "pose_mask": torch.zeros(B, T, dtype=torch.bool)}
+    nowhere = torch.zeros(B, T, dtype=torch.bool)
+    no_pose = {**batch, "pose": torch.full_like(batch["pose"], float("nan")), "pose_mask": nowhere}
     both, imu_only = model(batch).logits, model(no_pose).logits
     assert torch.isfinite(imu_only).all()
     assert not torch.allclose(both, imu_only)
@@ -230,7 +231,7 @@ def test_a_small_model_learns_a_per_frame_multilabel_task():
     a, b = smooth(imu[..., 0]) > 0, smooth(pose[..., 0]) > 0
     labels = torch.stack([a, b, a & b], dim=-1).float()
     ones = torch.ones(n, length, dtype=torch.bool)
-    batch = {"pose": pose, "imu": imu, "pose_mask": ones, "imu_mask": ones, "session_index": torch.ones(n, dtype=torch.long)}
+    batch = dict(pose=pose, imu=imu, pose_mask=ones, imu_mask=ones, session_index=torch.ones(n, dtype=torch.long))
     model = make(dims=dims, dropout=0.0, modality_dropout_pose=0.0, modality_dropout_imu=0.0).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []

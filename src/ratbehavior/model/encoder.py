@@ -49,6 +49,52 @@ class DilatedResidualBlock(nn.Module):
         return x + self.drop(F.gelu(h))
 
 
+class Attention(nn.Module):
+    """Multi-head attention of (B, T, D) queries over a (B, S, D) context (the queries themselves for
+    self-attention).
+
+    Written on `scaled_dot_product_attention` rather than taken from `nn.MultiheadAttention` or
+    `nn.TransformerEncoderLayer`: on CPU their eval fast path materialises every (T, S) attention
+    matrix, about three times slower than the fused kernel here.
+    """
+
+    def __init__(self, d: int, n_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.n_heads, self.dropout = n_heads, dropout
+        self.query = nn.Linear(d, d)
+        self.key_value = nn.Linear(d, 2 * d)
+        self.out = nn.Linear(d, d)
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        batch, length, d = x.shape
+        return x.view(batch, length, self.n_heads, d // self.n_heads).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        key, value = self.key_value(context).chunk(2, dim=-1)
+        attended = F.scaled_dot_product_attention(
+            self._heads(self.query(x)), self._heads(key), self._heads(value),
+            dropout_p=self.dropout if self.training else 0.0,
+        )  # fmt: skip
+        return self.out(attended.transpose(1, 2).flatten(2))
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm Transformer encoder layer: x + attention(LN(x)), then x + MLP(LN(x))."""
+
+    def __init__(self, d: int, n_heads: int, ff_mult: int, dropout: float) -> None:
+        super().__init__()
+        self.norm_attention = nn.LayerNorm(d)
+        self.attention = Attention(d, n_heads, dropout)
+        self.norm_mlp = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, ff_mult * d), nn.GELU(), nn.Linear(ff_mult * d, d))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.norm_attention(x)
+        x = x + self.drop(self.attention(h, h))
+        return x + self.drop(self.mlp(self.norm_mlp(x)))
+
+
 class ModalityEncoder(nn.Module):
     def __init__(self, n_features: int, n_slots: int, cfg: ModelConfig) -> None:
         super().__init__()
@@ -60,12 +106,10 @@ class ModalityEncoder(nn.Module):
         self.convs = nn.Sequential(
             *(DilatedResidualBlock(d, cfg.kernel_size, dilation, cfg.dropout) for dilation in cfg.dilations)
         )
-        layer = nn.TransformerEncoderLayer(
-            d, cfg.n_heads, dim_feedforward=cfg.ff_mult * d, dropout=cfg.dropout, activation="gelu",
-            batch_first=True, norm_first=True,
-        )  # fmt: skip
-        # Nested tensors only pay off with key padding masks, which full windows do not need.
-        self.transformer = nn.TransformerEncoder(layer, cfg.n_layers, norm=nn.LayerNorm(d), enable_nested_tensor=False)
+        self.transformer = nn.Sequential(
+            *(TransformerBlock(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.n_layers)),
+            nn.LayerNorm(d),
+        )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, session: torch.Tensor) -> torch.Tensor:
         """x: (B, T, F) with anything (NaN, garbage) where `mask` (B, T) is False; session: (B,) slots.

@@ -8,36 +8,9 @@ changes from frame to frame: a head-scratch is all IMU, a stretched rearing is m
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-
-class CrossAttention(nn.Module):
-    """Multi-head attention of (B, T, D) queries over a (B, S, D) context.
-
-    Written on `scaled_dot_product_attention` rather than `nn.MultiheadAttention`: in eval mode the
-    latter's fast path materialises every (T, S) attention matrix for cross-attention, which made
-    the whole model about 1.5 times slower on CPU.
-    """
-
-    def __init__(self, d: int, n_heads: int, dropout: float) -> None:
-        super().__init__()
-        self.n_heads, self.dropout = n_heads, dropout
-        self.query = nn.Linear(d, d)
-        self.key_value = nn.Linear(d, 2 * d)
-        self.out = nn.Linear(d, d)
-
-    def _heads(self, x: torch.Tensor) -> torch.Tensor:
-        batch, length, d = x.shape
-        return x.view(batch, length, self.n_heads, d // self.n_heads).transpose(1, 2)
-
-    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        key, value = self.key_value(context).chunk(2, dim=-1)
-        attended = F.scaled_dot_product_attention(
-            self._heads(self.query(x)), self._heads(key), self._heads(value),
-            dropout_p=self.dropout if self.training else 0.0,
-        )  # fmt: skip
-        return self.out(attended.transpose(1, 2).flatten(2))
+from ratbehavior.model.encoder import Attention
 
 
 class GatedCrossAttention(nn.Module):
@@ -47,7 +20,7 @@ class GatedCrossAttention(nn.Module):
         super().__init__()
         self.norm_stream = nn.LayerNorm(d)
         self.norm_context = nn.LayerNorm(d)
-        self.attention = CrossAttention(d, n_heads, dropout)
+        self.attention = Attention(d, n_heads, dropout)
         self.gate = nn.Linear(2 * d, d)
         self.drop = nn.Dropout(dropout)
 

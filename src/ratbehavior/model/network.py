@@ -89,7 +89,9 @@ class RatBehaviourNet(nn.Module):
         super().__init__()
         self.cfg, self.dims = cfg, dims
         d, e = cfg.d_model, cfg.embedding_dim
-        self.encoders = nn.ModuleDict({m: ModalityEncoder(dims.n_features(m), dims.n_sessions + 1, cfg) for m in MODALITIES})
+        self.encoders = nn.ModuleDict(
+            {m: ModalityEncoder(dims.n_features(m), dims.n_sessions + 1, cfg) for m in MODALITIES}
+        )
         # imputers[m] predicts m's representation from the other modality's.
         self.imputers = nn.ModuleDict({m: mlp(d, 2 * d, d, cfg.dropout) for m in MODALITIES})
         self.reconstructors = nn.ModuleDict({m: nn.Linear(d, dims.n_features(m)) for m in MODALITIES})
@@ -117,7 +119,7 @@ class RatBehaviourNet(nn.Module):
         imputed = {m: self.imputers[m](reprs[OTHER[m]]) for m in MODALITIES}
         streams = {
             m: torch.where(
-                masks[m].unsqueeze(-1) | True,
+                masks[m].unsqueeze(-1),
                 reprs[m],
                 torch.where(masks[OTHER[m]].unsqueeze(-1), imputed[m], self.absent[m]),
             )
