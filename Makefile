@@ -25,7 +25,7 @@ run: data
 	dvc repro
 	@echo
 	@echo "validation report: artifacts/validation/report.json"
-	@echo "Data Docs:         artifacts/validation/data_docs/gx/uncommitted/data_docs/local_site/index.html"
+	@echo "Data Docs:         artifacts/validation/data_docs/index.html"
 	@echo "features:          artifacts/features/manifest.json"
 
 test: setup

@@ -34,6 +34,14 @@ def test_simulate_validate_featurise_and_score_a_baseline(tmp_path):
     assert 0.0 < scores["macro_f1"] < 1.0
 
 
+def test_data_docs_go_to_a_relative_folder(tmp_path, monkeypatch):
+    # `make run` passes relative paths; Great Expectations wants absolute ones.
+    monkeypatch.chdir(tmp_path)
+    _ok(["data", "simulate", "--out", "data", "--config", str(CI_CONFIG)])
+    _ok(["data", "validate", "data", "--docs", "docs"])
+    assert (tmp_path / "docs" / "index.html").is_file()
+
+
 def test_a_planted_fault_stops_validation_with_exit_code_1(tmp_path):
     data = tmp_path / "data"
     _ok(["data", "simulate", "--out", str(data), "--config", str(CI_CONFIG)])

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from itertools import groupby
 from pathlib import Path
+from typing import Literal
+
+# "error" fails the run; "warning" is reported and lets it pass.
+Severity = Literal["error", "warning"]
+# Findings about the dataset as a whole rather than one session are filed under this name.
+DATASET = "(dataset)"
 
 
 @dataclass(frozen=True)
@@ -15,11 +20,17 @@ class Failure:
     column: str | None
     expectation: str
     message: str
-    severity: str = "error"  # "error" fails the run, "warning" is reported only
+    severity: Severity = "error"
 
     def line(self) -> str:
-        column = f" column {self.column}" if self.column else ""
+        kind = "key" if self.file.endswith(".yaml") else "column"
+        column = f" {kind} {self.column}" if self.column else ""
         return f"{self.file}{column}: {self.message} [{self.expectation}]"
+
+
+def count(n: int, noun: str) -> str:
+    """'1 row', '1,204 rows'."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 @dataclass
@@ -43,12 +54,14 @@ class ValidationReport:
     def to_text(self) -> str:
         verdict = "PASSED" if self.ok else "FAILED"
         lines = [
-            f"validation {verdict}: {len(self.sessions)} sessions, "
-            f"{len(self.errors)} errors, {len(self.warnings)} warnings"
+            f"validation {verdict}: {count(len(self.sessions), 'session')}, "
+            f"{count(len(self.errors), 'error')}, {count(len(self.warnings), 'warning')}"
         ]
-        for session, items in groupby(sorted(self.failures, key=lambda f: f.session), key=lambda f: f.session):
-            lines.append(f"  {session}")
-            lines += [f"    {f.severity.upper():7s} {f.line()}" for f in items]
+        for session in [DATASET, *self.sessions]:
+            found = [f for f in self.failures if f.session == session]
+            if found:
+                lines.append(f"  {session}")
+                lines += [f"    {f.severity.upper():7s} {f.line()}" for f in found]
         if self.docs_index is not None:
             lines.append(f"Data Docs: {self.docs_index}")
         return "\n".join(lines)
