@@ -52,7 +52,7 @@ class SimulationConfig(_Section):
     labelled_fraction: tuple[float, float] = (0.10, 0.30)
     boris_fraction: float = Field(0.3, ge=0.0, le=1.0)
     # Lengths of the contiguous stretches an annotator labels in one go.
-    annotation_segment_s: tuple[float, float] = (20.0, 60.0)
+    annotation_segment_s: tuple[float, float] = (12.0, 35.0)
     # Standard deviation of the annotator's error on each bout boundary (capped for short bouts).
     boundary_jitter_s: float = Field(0.03, ge=0.0)
     # 0 makes every animal the same; 1 is the calibrated spread of size, gait, speed and habits.

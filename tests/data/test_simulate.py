@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from scipy.ndimage import uniform_filter1d
 
 from ratbehavior.config import DEFAULT_BEHAVIOURS, DEFAULT_BODYPARTS, DataConfig, SimulationConfig
@@ -26,7 +25,11 @@ IMU_COLUMNS = {"time_s", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"}
 
 
 def _hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +58,11 @@ def test_a_session_does_not_depend_on_how_many_animals_come_before():
     more = TINY.model_copy(update={"animals": 3, "days_per_animal": [1, 1, 2]})
     plan = next(p for p in plan_dataset(TINY) if p.animal == "R02")
     same = next(p for p in plan_dataset(more) if p.session_id == plan.session_id)
-    # Format variants are dealt across the dataset, but the rat, its recording and its labels are its own.
+    # File-format variants are dealt across the dataset, but the rat and its recording are its own.
     first, second = simulate_session(plan, TINY, DataConfig()), simulate_session(same, more, DataConfig())
     assert first.timeline == second.timeline
     assert np.array_equal(first.body.keypoints, second.body.keypoints)
     assert np.array_equal(first.imu.time_s, second.imu.time_s)
-    assert np.array_equal(first.annotation.frames, second.annotation.frames)
 
 
 def test_refuses_to_write_over_existing_sessions(tiny):
@@ -79,7 +81,7 @@ def test_every_session_follows_the_contract(tiny):
     for files in sessions:
         assert SESSION_ID_PATTERN.match(files.session_id)
         names = {p.name for p in files.root.iterdir()}
-        assert CONTRACT_FILES <= names and len(names & {"labels.csv", "labels_boris.csv"}) == 1
+        assert names >= CONTRACT_FILES and len(names & {"labels.csv", "labels_boris.csv"}) == 1
         meta = files.meta
         assert meta.video_fps in (25, 30, 60) and 100 <= meta.imu_rate_hz <= 400
         assert 0.0 < abs(meta.imu_offset_s) <= 0.5
@@ -95,7 +97,7 @@ def test_every_session_follows_the_contract(tiny):
         assert np.nanmin(likelihood) >= 0 and np.nanmax(likelihood) <= 1
 
         imu = pd.read_csv(files.imu)
-        assert IMU_COLUMNS <= set(imu.columns)
+        assert set(imu.columns) >= IMU_COLUMNS
         assert (np.diff(imu["time_s"]) > 0).all()
         steps = np.diff(imu["time_s"])
         assert np.median(steps) == pytest.approx(1.0 / meta.imu_rate_hz, rel=0.05)
@@ -114,14 +116,15 @@ def test_every_session_follows_the_contract(tiny):
 
 def test_format_variants_appear(tiny):
     metas = [s.meta for s in list_sessions(tiny)]
-    assert {m.imu_units.acc for m in metas} == {"g", "m/s^2"} or len(metas) < 2
+    assert {m.imu_units.acc for m in metas} == {"g", "m/s^2"}
+    assert {m.imu_units.gyr for m in metas} == {"rad/s", "deg/s"}
     headers = [(tiny / "sessions" / s.session_id / "pose.csv").read_text().splitlines()[1] for s in list_sessions(tiny)]
     assert any(h.startswith("individuals,rat1") for h in headers)
     boris = [s for s in list_sessions(tiny) if s.boris is not None]
     assert len(boris) == 1
 
 
-def test_labels_csv_has_the_vocabulary_and_boris_spans_are_contiguous(tmp_path):
+def test_labels_csv_has_the_vocabulary_and_boris_spans_are_contiguous(tiny, tmp_path):
     sim = TINY.model_copy(update={"boris_fraction": 1.0})
     simulate_dataset(sim, DataConfig(), tmp_path, progress=False)
     for files in list_sessions(tmp_path):
@@ -133,8 +136,7 @@ def test_labels_csv_has_the_vocabulary_and_boris_spans_are_contiguous(tmp_path):
         table = read_boris(files.boris, 50.0, DEFAULT_BEHAVIOURS)
         assert (np.diff(table.index) == 1).all()
         assert table.to_numpy().any(axis=1).all()
-    simulate_dataset(TINY, DataConfig(), tmp_path / "csv", progress=False)
-    files = next(f for f in list_sessions(tmp_path / "csv") if f.labels is not None)
+    files = next(f for f in list_sessions(tiny) if f.labels is not None)
     assert files.labels.read_text().splitlines()[0] == ",".join(["frame", *DEFAULT_BEHAVIOURS])
     assert len(read_frame_labels(files.labels, DEFAULT_BEHAVIOURS)) > 0
 
@@ -236,3 +238,11 @@ def test_imu_offset_is_the_true_clock_offset(minute_sessions, tmp_path):
         score = [np.corrcoef(seen[middle][ok[middle]], np.roll(felt, lag)[middle][ok[middle]])[0, 1] for lag in lags]
         assert abs(lags[int(np.argmax(score))]) <= 1, files.session_id
         assert max(score) > 0.25, files.session_id
+
+
+def test_imu_drops_packets_and_has_a_few_long_gaps(minute_sessions):
+    for s in minute_sessions:
+        steps = np.diff(s.imu.time_s) * s.plan.imu_rate_hz
+        assert 0.002 < (steps > 1.5).mean() < 0.05
+    long_gaps = sum(int((np.diff(s.imu.time_s) > 0.2).sum()) for s in minute_sessions)
+    assert 1 <= long_gaps <= 10

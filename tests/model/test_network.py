@@ -63,7 +63,7 @@ def assert_same_outputs(a: ModelOutput, b: ModelOutput) -> None:
 def test_every_output_has_its_shape(adapter):
     model = make(adapter=adapter).eval()
     out = model(make_batch())
-    d, e, p = 16, 16, 8
+    d, e, p = TINY["d_model"], TINY["embedding_dim"], TINY["projection_dim"]
     expected = {
         "embedding": (B, T, e), "projection": (B, T, p), "logits": (B, T, DIMS.n_classes),
         "pose_repr": (B, T, d), "imu_repr": (B, T, d), "pose_from_imu": (B, T, d), "imu_from_pose": (B, T, d),
@@ -140,7 +140,6 @@ def test_modality_dropout_happens_only_in_training_and_never_drops_both():
     trained = model.train()(batch)
     assert torch.equal(trained.pose_mask, batch["pose_mask"] & ~batch["imu_mask"])
     assert torch.equal(trained.imu_mask, batch["imu_mask"])
-    torch.manual_seed(0)
     split = make(modality_dropout_pose=0.5, modality_dropout_imu=0.5).train()
     for _ in range(5):
         out = split(batch)
@@ -150,11 +149,8 @@ def test_modality_dropout_happens_only_in_training_and_never_drops_both():
 def test_same_seed_same_outputs_and_another_seed_others():
     batch = make_batch()
     assert_same_outputs(make(seed=3).eval()(batch), make(seed=3).eval()(batch))
-    torch.manual_seed(1)
-    first = make(seed=3).train()(batch)
-    torch.manual_seed(1)
-    second = make(seed=3).train()(batch)
-    assert_same_outputs(first, second)
+    # Training mode draws dropout and modality dropout from the seeded generator too.
+    assert_same_outputs(make(seed=3).train()(batch), make(seed=3).train()(batch))
     assert not torch.equal(make(seed=4).eval()(batch).logits, make(seed=3).eval()(batch).logits)
 
 

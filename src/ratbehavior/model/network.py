@@ -104,7 +104,9 @@ class RatBehaviourNet(nn.Module):
     def encode(
         self, modality: Modality, x: torch.Tensor, mask: torch.Tensor, session_index: torch.Tensor
     ) -> torch.Tensor:
-        """One modality's (B, T, D) representation on its own, e.g. for stage-1 contrast per encoder."""
+        """One modality's (B, T, D) representation on its own, without modality dropout: stage-1
+        contrast per encoder, and masked reconstruction as `reconstructors[modality](encode(...))`
+        with the hidden frames NaN in `x` (they are then absent, see `available`)."""
         return self.encoders[modality](x, available(x, mask), session_index)
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> ModelOutput:

@@ -5,33 +5,43 @@ from __future__ import annotations
 import numpy as np
 
 from ratbehavior.data.aligned import IMU_CHANNELS, AlignedSession
-from ratbehavior.data.features.runs import derivative_per_run, lowpass_per_run
+from ratbehavior.data.features.timeseries import gradient, lowpass_per_run
 
+# A posture (the head's tilt) holds for a second or more, head movements are faster: what passes
+# a 0.8 Hz low-pass of the accelerometer is taken as gravity, the rest as dynamic acceleration.
 GRAVITY_CUTOFF_HZ = 0.8
+_AXES = ("x", "y", "z")
+
+
+def _norm(v: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(v, axis=1, keepdims=True)
 
 
 def imu_features(session: AlignedSession) -> tuple[np.ndarray, tuple[str, ...]]:
-    fs, mask = session.grid_hz, session.imu_mask
-    raw = session.imu.astype(np.float64)
+    """(T, F) float32 features in m/s^2, deg/s and their time derivatives, and their names.
+
+    NaN where `imu_mask` is False.
+    """
+    fs = session.grid_hz
+    valid = session.imu_mask & np.isfinite(session.imu).all(axis=1)
+    # Whatever sits under the mask must not reach a filter or a difference.
+    raw = np.where(valid[:, None], session.imu.astype(np.float64), np.nan)
     acc, gyr = raw[:, :3], raw[:, 3:]
-    gravity = lowpass_per_run(acc, mask, GRAVITY_CUTOFF_HZ, fs)
-    direction = gravity / np.linalg.norm(gravity, axis=1, keepdims=True)
+    jerk = gradient(acc, fs)
+    gravity = lowpass_per_run(acc, valid, GRAVITY_CUTOFF_HZ, fs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        direction = gravity / _norm(gravity)
     dynamic = acc - gravity
-    jerk = derivative_per_run(acc, mask, fs)
-    columns = [
-        raw,
-        np.linalg.norm(acc, axis=1, keepdims=True),
-        np.linalg.norm(gyr, axis=1, keepdims=True),
-        jerk,
-        np.linalg.norm(jerk, axis=1, keepdims=True),
-        direction,
-        dynamic,
-        np.linalg.norm(dynamic, axis=1, keepdims=True),
+    blocks: list[tuple[tuple[str, ...], np.ndarray]] = [
+        (IMU_CHANNELS, raw),
+        (("acc_norm",), _norm(acc)),
+        (("gyr_norm",), _norm(gyr)),
+        (tuple(f"jerk_{a}" for a in _AXES), jerk),
+        (("jerk_norm",), _norm(jerk)),
+        (tuple(f"gravity_{a}" for a in _AXES), direction),
+        (tuple(f"dyn_acc_{a}" for a in _AXES), dynamic),
+        (("dyn_acc_norm",), _norm(dynamic)),
     ]
-    names = (
-        *IMU_CHANNELS, "acc_norm", "gyr_norm", "jerk_x", "jerk_y", "jerk_z", "jerk_norm",
-        "gravity_x", "gravity_y", "gravity_z", "dyn_acc_x", "dyn_acc_y", "dyn_acc_z", "dyn_acc_norm",
-    )  # fmt: skip
-    out = np.hstack(columns).astype(np.float32)
-    out[~mask] = np.nan
-    return out, names
+    out = np.hstack([values for _, values in blocks]).astype(np.float32)
+    out[~session.imu_mask] = np.nan
+    return out, tuple(name for names, _ in blocks for name in names)

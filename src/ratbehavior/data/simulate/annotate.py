@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 import numpy as np
 
 from ratbehavior.config import SimulationConfig
-from ratbehavior.data.simulate.behaviour import Timeline
+from ratbehavior.data.simulate.behaviour import BEHAVIOURS, Timeline
 
 RARE: tuple[str, ...] = ("jump", "aiming", "scratch")
-_RARE_PREFERENCE = 6.0  # extra odds per rare behaviour a stretch shows
+_RARE_INTEREST = 4.0  # a rare behaviour counts this many times towards a stretch's appeal
+_SEEN_INTEREST = 0.3  # and one already annotated in the session this much
 _SHORTEST_SEGMENT_S = 5.0
 _JITTER_PER_BOUT_LENGTH = 0.05  # an annotator misplaces an edge by at most about this share of the bout
 _CANDIDATE_STEP_S = 0.5
@@ -41,7 +43,7 @@ def annotated_timeline(timeline: Timeline, sigma: float, rng: np.random.Generato
     (the end of one behaviour is the start of the next), independent shifts for overlay edges."""
     bouts = timeline.primary
     edges = [bouts[0].start]
-    for before, after in zip(bouts[:-1], bouts[1:], strict=True):
+    for before, after in pairwise(bouts):
         shortest = min(before.stop - before.start, after.stop - after.start)
         edges.append(after.start + _jitter(shortest, sigma, rng))
     edges.append(bouts[-1].stop)
@@ -69,29 +71,35 @@ def _segment_lengths(total: float, sim: SimulationConfig, one: bool, rng: np.ran
 def _place(
     lengths: list[float], span: tuple[float, float], timeline: Timeline, rng: np.random.Generator
 ) -> list[tuple[float, float]]:
-    """Non-overlapping stretches inside `span`, drawn with a preference for rare behaviours."""
+    """Non-overlapping stretches inside `span`. An annotator looks for variety: stretches showing
+    rare behaviours, and behaviours the session's earlier stretches did not show, are preferred."""
     step = _CANDIDATE_STEP_S
     grid = np.arange(span[0], span[1], step)
-    rare = timeline.active(RARE, grid)
-    cumulative = np.concatenate([np.zeros((1, len(RARE))), np.cumsum(rare, axis=0)])
+    cumulative = np.concatenate([np.zeros((1, len(BEHAVIOURS))), np.cumsum(timeline.active(BEHAVIOURS, grid), axis=0)])
+    interest = np.array([_RARE_INTEREST if b in RARE else 1.0 for b in BEHAVIOURS])
     chosen: list[tuple[float, float]] = []
     for length in lengths:
-        width = int(round(length / step))
+        width = round(length / step)
         starts = grid[: max(0, grid.size - width)]
         if starts.size == 0:
             starts, length, width = grid[:1], span[1] - span[0], grid.size
-        kinds = ((cumulative[np.arange(starts.size) + width] - cumulative[: starts.size]) > 0).sum(axis=1)
+        shown = (cumulative[np.arange(starts.size) + width] - cumulative[: starts.size]) > 0
         free = np.array([all(s + length + 1.0 <= a or s >= b + 1.0 for a, b in chosen) for s in starts], dtype=bool)
         if not free.any():
             continue
-        weight = (1.0 + _RARE_PREFERENCE * kinds) * free
-        start = float(starts[int(rng.choice(starts.size, p=weight / weight.sum()))])
+        weight = (1.0 + (shown * interest).sum(axis=1)) ** 2 * free
+        pick = int(rng.choice(starts.size, p=weight / weight.sum()))
+        interest = np.where(shown[pick], interest * _SEEN_INTEREST, interest)
+        start = float(starts[pick])
         chosen.append((start, start + length))
     return sorted(chosen)
 
 
-def _events(marked: Timeline, segment: tuple[float, float], behaviours: Sequence[str], fps: float) -> list[tuple[str, float, float]]:
+def _events(
+    marked: Timeline, segment: tuple[float, float], behaviours: Sequence[str], fps: float
+) -> list[tuple[str, float, float]]:
     """BORIS events inside one stretch; an annotator clicks on video frames, BORIS keeps milliseconds."""
+
     def snap(t: float) -> float:
         return round(round(t * fps) / fps, 3)
 
@@ -104,7 +112,9 @@ def _events(marked: Timeline, segment: tuple[float, float], behaviours: Sequence
     return sorted(events, key=lambda e: (e[1], e[2], behaviours.index(e[0])))
 
 
-def _rasterise(events: list[tuple[str, float, float]], behaviours: Sequence[str], grid_hz: float) -> tuple[np.ndarray, np.ndarray]:
+def _rasterise(
+    events: list[tuple[str, float, float]], behaviours: Sequence[str], grid_hz: float
+) -> tuple[np.ndarray, np.ndarray]:
     """What a reader of the BORIS file sees: each STATE marks the grid frames in [start, stop)."""
     first = int(np.ceil(min(e[1] for e in events) * grid_hz - 1e-9))
     last = int(np.ceil(max(e[2] for e in events) * grid_hz - 1e-9))
@@ -142,4 +152,3 @@ def annotate(
     )
     labels = marked.active(behaviours, frames / grid_hz).astype(np.int8)
     return Annotation(frames, labels, None, segments)
-

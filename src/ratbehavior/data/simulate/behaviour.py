@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ratbehavior.config import DEFAULT_BEHAVIOURS
+
+if TYPE_CHECKING:  # plan.py imports this module for PRIMARY
+    from ratbehavior.data.simulate.plan import AnimalTraits
 
 PRIMARY: tuple[str, ...] = (
     "walk", "jump", "aiming", "scratch", "rearing", "stand_up", "still", "eating", "grooming", "local_search",
@@ -40,10 +44,14 @@ _DURATIONS: dict[str, tuple[float, float, float, float]] = {
     "grooming": (5.0, 0.5, 1.5, 20.0),
     "local_search": (3.0, 0.5, 0.8, 12.0),
 }
+# Odds of the next behaviour given the current one.
 _TRANSITIONS: dict[str, dict[str, float]] = {
-    "walk": {"still": 2.0, "local_search": 3.0, "stand_up": 1.2, "grooming": 0.5, "eating": 0.5, "aiming": 0.75, "scratch": 0.18},
-    "still": {"walk": 2.5, "local_search": 2.0, "stand_up": 0.8, "grooming": 1.0, "eating": 0.5, "aiming": 0.7, "scratch": 0.22},
-    "local_search": {"walk": 3.0, "still": 1.5, "stand_up": 1.5, "eating": 0.6, "grooming": 0.5, "aiming": 0.75, "scratch": 0.15},
+    "walk": {"still": 2.0, "local_search": 3.0, "stand_up": 1.2, "grooming": 0.5, "eating": 0.5,
+             "aiming": 0.75, "scratch": 0.18},
+    "still": {"walk": 2.5, "local_search": 2.0, "stand_up": 0.8, "grooming": 1.0, "eating": 0.5,
+              "aiming": 0.7, "scratch": 0.22},
+    "local_search": {"walk": 3.0, "still": 1.5, "stand_up": 1.5, "eating": 0.6, "grooming": 0.5,
+                     "aiming": 0.75, "scratch": 0.15},
     "stand_up": {"rearing": 1.0},
     "rearing": {"local_search": 2.0, "still": 1.5, "walk": 1.5, "grooming": 0.3},
     "aiming": {"jump": 4.0, "still": 0.5, "local_search": 0.5},
@@ -138,7 +146,9 @@ def _duration(name: str, scale: float, rng: np.random.Generator) -> float:
     return float(np.clip(median * scale * np.exp(spread * rng.standard_normal()), low, high))
 
 
-def _primary_bouts(traits, condition: str, start: float, stop: float, rng: np.random.Generator) -> list[Bout]:
+def _primary_bouts(
+    traits: AnimalTraits, condition: str, start: float, stop: float, rng: np.random.Generator
+) -> list[Bout]:
     extra = _CONDITION_PREFERENCES.get(condition, {})
     bouts: list[Bout] = []
     name, t = "still", start
@@ -161,7 +171,7 @@ def turn_bout(start: float, length: float, left: bool, rate: float) -> Bout:
     return Bout(TURN_LEFT if left else TURN_RIGHT, start, start + length, rate if left else -rate)
 
 
-def _turns(bout: Bout, traits, rng: np.random.Generator) -> list[Bout]:
+def _turns(bout: Bout, traits: AnimalTraits, rng: np.random.Generator) -> list[Bout]:
     rate_per_s = _TURNS_PER_S[bout.behaviour]
     speed = 1.0 if bout.behaviour == "walk" else 0.8
     t = bout.start + (0.0 if rng.random() < 0.25 else float(rng.exponential(1.0 / rate_per_s)))
@@ -195,8 +205,10 @@ def _still_while_eating(bout: Bout, rng: np.random.Generator) -> list[Bout]:
     return out
 
 
-def generate_timeline(traits, condition: str, start: float, stop: float, rng: np.random.Generator) -> Timeline:
-    """Bouts covering [start, stop); `traits` is an AnimalTraits."""
+def generate_timeline(
+    traits: AnimalTraits, condition: str, start: float, stop: float, rng: np.random.Generator
+) -> Timeline:
+    """Bouts covering [start, stop)."""
     primary = _primary_bouts(traits, condition, start, stop, rng)
     overlays: list[Bout] = []
     for bout in primary:

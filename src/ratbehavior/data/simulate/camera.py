@@ -41,7 +41,10 @@ def draw_camera(rng: np.random.Generator) -> Camera:
         height=height,
         scale=float(rng.uniform(0.82, 0.95) * min(width, height) / (2.0 * ARENA_HALF_CM)),
         angle=float(math.radians(90.0 * int(rng.integers(4)) + rng.uniform(-15.0, 15.0))),
-        centre_px=(width / 2.0 + float(rng.uniform(-0.03, 0.03)) * width, height / 2.0 + float(rng.uniform(-0.03, 0.03)) * height),
+        centre_px=(
+            width / 2.0 + float(rng.uniform(-0.03, 0.03)) * width,
+            height / 2.0 + float(rng.uniform(-0.03, 0.03)) * height,
+        ),
         axis_cm=(float(rng.uniform(-4.0, 4.0)), float(rng.uniform(-4.0, 4.0))),
         height_cm=float(rng.uniform(120.0, 200.0)),
     )
@@ -65,13 +68,15 @@ class PoseTrack:
     out_of_view: np.ndarray  # (n,) bool, the rat was not visible (truth, for checks)
 
 
-def _swap(xy: np.ndarray, likelihood: np.ndarray, fps: float, minutes: float, rate: float, rng: np.random.Generator) -> None:
+def _swap(
+    xy: np.ndarray, likelihood: np.ndarray, fps: float, minutes: float, rate: float, rng: np.random.Generator
+) -> None:
     n = xy.shape[0]
     for _ in range(int(rng.poisson(rate * minutes))):
         a, b = (K[name] for name in _SWAP_PAIRS[int(rng.choice(len(_SWAP_PAIRS), p=_SWAP_ODDS))])
         length = max(1, int(rng.uniform(0.1, 1.0) * fps))
-        sl = slice(int(rng.integers(0, max(1, n - length))), None)
-        sl = slice(sl.start, sl.start + length)
+        start = int(rng.integers(0, max(1, n - length)))
+        sl = slice(start, start + length)
         xy[sl, [a, b]] = xy[sl, [b, a]]
         likelihood[sl, [a, b]] = likelihood[sl, [b, a]]
 
@@ -109,8 +114,15 @@ def film(
     likelihood = np.where(outlier, rng.uniform(0.3, 0.98, (n, k)), likelihood)
 
     median, low, high = _OUT_OF_VIEW_S
-    hidden = episodes(rng, n, int(sim.out_of_frame_fraction * n), median * fps, int(low * fps), int(high * fps), int(fps))
-    outside = (true_xy[..., 0] < 0) | (true_xy[..., 0] >= camera.width) | (true_xy[..., 1] < 0) | (true_xy[..., 1] >= camera.height)
+    hidden = episodes(
+        rng, n, int(sim.out_of_frame_fraction * n), median * fps, int(low * fps), int(high * fps), int(fps)
+    )
+    outside = (
+        (true_xy[..., 0] < 0)
+        | (true_xy[..., 0] >= camera.width)
+        | (true_xy[..., 1] < 0)
+        | (true_xy[..., 1] >= camera.height)
+    )
     gone = hidden[:, None] | outside
     # Out of view, DeepLabCut still answers: the best-looking patch of background, with no confidence.
     background = rng.uniform(0.0, 1.0, (k, 2)) * np.array([camera.width, camera.height])
@@ -119,8 +131,7 @@ def film(
     likelihood = np.where(gone, rng.beta(1.0, 40.0, (n, k)), likelihood)
     xy = np.clip(xy, 0.0, [camera.width - 1.0, camera.height - 1.0])
 
-    xy, likelihood = xy.copy(), likelihood.copy()
-    empty = episodes(rng, n, int(round(sim.empty_frame_fraction * n)), 2.0, 1, 4)
+    empty = episodes(rng, n, round(sim.empty_frame_fraction * n), 2.0, 1, 4)
     if multi_animal:
         # maDLC drops an individual it could not assemble, and keypoints it did not detect.
         empty |= hidden & (rng.random(n) < 0.8)

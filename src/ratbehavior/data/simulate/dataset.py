@@ -15,7 +15,15 @@ from ratbehavior.data.simulate.annotate import Annotation, annotate
 from ratbehavior.data.simulate.behaviour import BEHAVIOURS, Timeline, generate_timeline
 from ratbehavior.data.simulate.camera import Camera, PoseTrack, draw_camera, film
 from ratbehavior.data.simulate.imu import ImuRecord, record
-from ratbehavior.data.simulate.plan import AnimalTraits, SessionPlan, Stream, day_traits, draw_animal, plan_dataset, session_rng
+from ratbehavior.data.simulate.plan import (
+    AnimalTraits,
+    SessionPlan,
+    Stream,
+    day_traits,
+    draw_animal,
+    plan_dataset,
+    session_rng,
+)
 from ratbehavior.data.simulate.posture import posture
 from ratbehavior.data.simulate.signals import SIM_HZ, at_times, slow_noise
 from ratbehavior.data.simulate.skeleton import KEYPOINTS, Body, build_body
@@ -55,19 +63,27 @@ def simulate_session(plan: SessionPlan, sim: SimulationConfig, data: DataConfig)
     def rng(stream: Stream) -> np.random.Generator:
         return session_rng(sim.seed, plan.animal_index, plan.day, stream)
 
-    traits = day_traits(draw_animal(sim.seed, plan.animal_index, sim.animal_variability), rng(Stream.DAY), sim.day_variability)
+    traits = day_traits(
+        draw_animal(sim.seed, plan.animal_index, sim.animal_variability), rng(Stream.DAY), sim.day_variability
+    )
     t0, t1 = -MARGIN_S, plan.duration_s + MARGIN_S
     timeline = generate_timeline(traits, plan.condition, t0, t1, rng(Stream.BEHAVIOUR))
     body_rng = rng(Stream.BODY)
-    loop_times = t0 + np.arange(int(math.ceil((t1 - t0) * LOOP_HZ)) + 1) / LOOP_HZ
+    loop_times = t0 + np.arange(math.ceil((t1 - t0) * LOOP_HZ) + 1) / LOOP_HZ
     path, timeline = move(timeline, traits, loop_times, body_rng)
-    times = t0 + np.arange(int(round((t1 - t0) * SIM_HZ)) + 1) / SIM_HZ
+    times = t0 + np.arange(round((t1 - t0) * SIM_HZ) + 1) / SIM_HZ
     heading, position, speed = upsample(path, times)
-    body = build_body(heading, position, posture(timeline, traits, times, speed, body_rng), traits, slow_noise(body_rng, times.size, 0.8))
+    body = build_body(
+        heading,
+        position,
+        posture(timeline, traits, times, speed, body_rng),
+        traits,
+        slow_noise(body_rng, times.size, 0.8),
+    )
 
     camera_rng = rng(Stream.CAMERA)
     camera = draw_camera(camera_rng)
-    frame_times = np.arange(int(math.floor(plan.duration_s * plan.video_fps))) / plan.video_fps
+    frame_times = np.arange(math.floor(plan.duration_s * plan.video_fps)) / plan.video_fps
     pose = film(
         at_times(body.keypoints, t0, SIM_HZ, frame_times),
         at_times(body.occlusion, t0, SIM_HZ, frame_times),
@@ -75,7 +91,9 @@ def simulate_session(plan: SessionPlan, sim: SimulationConfig, data: DataConfig)
     )  # fmt: skip
     imu = record(body.head_rotation, body.imu_position, t0, plan, sim, rng(Stream.IMU))
     span = (max(0.0, imu.span[0]), min(float(frame_times[-1]), imu.span[1]))
-    annotation = annotate(timeline, span, plan.boris, plan.video_fps, sim, data.behaviours, data.grid_hz, rng(Stream.ANNOTATION))
+    annotation = annotate(
+        timeline, span, plan.boris, plan.video_fps, sim, data.behaviours, data.grid_hz, rng(Stream.ANNOTATION)
+    )
     return SimulatedSession(plan, traits, timeline, t0, body, camera, frame_times, pose, imu, annotation)
 
 

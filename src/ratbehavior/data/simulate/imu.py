@@ -48,7 +48,9 @@ def head_motion(rotation: np.ndarray, position_cm: np.ndarray) -> tuple[np.ndarr
     return omega, apply(rt, specific)
 
 
-def _sample_times(start: float, stop: float, rate: float, sim: SimulationConfig, rng: np.random.Generator) -> np.ndarray:
+def _sample_times(
+    start: float, stop: float, rate: float, sim: SimulationConfig, rng: np.random.Generator
+) -> np.ndarray:
     """True sample times on the video clock: nominal grid with jitter, dropped packets and long gaps removed."""
     period = 1.0 / rate
     nominal = start + np.arange(int((stop - start) * rate)) * period
@@ -79,8 +81,9 @@ def record(
     omega = apply(mount.T, omega)
     specific = apply(mount.T, specific)
     grid_end = t0 + (rotation.shape[0] - 1) / SIM_HZ
-    # The logger runs from about when the video starts to about when it stops, never before its own zero.
-    start = max(float(rng.uniform(-0.6, 0.3)), -plan.imu_offset_s, t0 + 0.05)
+    # The logger runs from about when the video starts to about when it stops; its clock starts at
+    # zero, and half a period of margin keeps the jittered first sample from reading below it.
+    start = max(float(rng.uniform(-0.6, 0.3)), 0.5 / plan.imu_rate_hz - plan.imu_offset_s, t0 + 0.05)
     stop = min(plan.duration_s + float(rng.uniform(-0.2, 0.8)), grid_end - 0.05)
     times = _sample_times(start, stop, plan.imu_rate_hz, sim, rng)
     m = times.size

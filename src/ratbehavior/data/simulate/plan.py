@@ -121,19 +121,20 @@ class SessionPlan:
     boris: bool
 
 
-def _setup(sim: SimulationConfig, animal: int, day: int) -> dict[str, object]:
+def _setup(sim: SimulationConfig, animal: int, day: int) -> tuple[str, int, int, float]:
+    """Condition, video fps, IMU rate and IMU clock offset of one session."""
     rng = session_rng(sim.seed, animal, day, Stream.SETUP)
     offset = float(rng.uniform(0.05, 0.5) * rng.choice((-1.0, 1.0)))
-    return {
-        "condition": str(CONDITIONS[int(rng.random() < 0.3)]),
-        "video_fps": int(rng.choice(VIDEO_FPS, p=(0.35, 0.45, 0.2))),
-        "imu_rate_hz": int(rng.choice(IMU_RATES_HZ, p=(0.25, 0.35, 0.2, 0.2))),
-        "imu_offset_s": round(offset, 4),
-    }
+    return (
+        CONDITIONS[int(rng.random() < 0.3)],
+        int(rng.choice(VIDEO_FPS, p=(0.35, 0.45, 0.2))),
+        int(rng.choice(IMU_RATES_HZ, p=(0.25, 0.35, 0.2, 0.2))),
+        round(offset, 4),
+    )
 
 
 def _spread(rng: np.random.Generator, n: int, count: int) -> np.ndarray:
-    """`count` of `n` sessions, chosen at random but never none when count > 0."""
+    """A mask of `count` of `n` sessions, chosen at random."""
     chosen = np.zeros(n, dtype=bool)
     chosen[rng.permutation(n)[: min(n, count)]] = True
     return chosen
@@ -152,19 +153,19 @@ def plan_dataset(sim: SimulationConfig) -> list[SessionPlan]:
     temperature = _spread(rng, n, 1)
     plans = []
     for i, (animal, day) in enumerate(keys):
-        setup = _setup(sim, animal, day)
+        condition, fps, rate, offset = _setup(sim, animal, day)
         name = f"R{animal:02d}"
         plans.append(
             SessionPlan(
-                session_id=f"{name}_D{day:02d}_{setup['condition']}",
+                session_id=f"{name}_D{day:02d}_{condition}",
                 animal_index=animal,
                 animal=name,
                 day=day,
-                condition=str(setup["condition"]),
+                condition=condition,
                 duration_s=round(sim.session_minutes * 60.0, 3),
-                video_fps=int(setup["video_fps"]),
-                imu_rate_hz=int(setup["imu_rate_hz"]),
-                imu_offset_s=float(setup["imu_offset_s"]),
+                video_fps=fps,
+                imu_rate_hz=rate,
+                imu_offset_s=offset,
                 acc_unit="g" if in_g[i] else "m/s^2",
                 gyr_unit="rad/s" if in_rad[i] else "deg/s",
                 multi_animal=bool(multi[i]),

@@ -15,7 +15,7 @@ import numpy as np
 
 from ratbehavior.data.simulate.behaviour import JUMP_PUSH_S, REAR_DESCENT_S, P, Timeline
 from ratbehavior.data.simulate.plan import AnimalTraits
-from ratbehavior.data.simulate.signals import SIM_HZ, phase, ramp, slow_noise, smooth, smoothstep
+from ratbehavior.data.simulate.signals import phase, ramp, slow_noise, smooth, smoothstep
 
 GRAVITY = 9.80665
 _SITTING = ("eating", "grooming", "scratch")
@@ -91,7 +91,9 @@ def _segments(start: float, stop: float, rng: np.random.Generator, median_s: flo
     return out
 
 
-def posture(timeline: Timeline, traits: AnimalTraits, times: np.ndarray, speed: np.ndarray, rng: np.random.Generator) -> Posture:
+def posture(
+    timeline: Timeline, traits: AnimalTraits, times: np.ndarray, speed: np.ndarray, rng: np.random.Generator
+) -> Posture:
     n = times.size
     sampled = timeline.sample(times)
     state = sampled.state
@@ -99,7 +101,6 @@ def posture(timeline: Timeline, traits: AnimalTraits, times: np.ndarray, speed: 
     head_yaw, head_roll, snout, scan_amp, side = (np.zeros(n) for _ in range(5))
     face = np.zeros(n, dtype=bool)
     flank = np.zeros(n, dtype=bool)
-    rear_target = traits.rear_pitch
     for i, bout in enumerate(timeline.primary):
         sl = slice(int(np.searchsorted(times, bout.start)), int(np.searchsorted(times, bout.stop)))
         since, length = times[sl] - bout.start, bout.stop - bout.start
@@ -110,9 +111,10 @@ def posture(timeline: Timeline, traits: AnimalTraits, times: np.ndarray, speed: 
         lift[sl], arch[sl] = height, spine
         pitch[sl] = body if body is not None else traits.sit_pitch
         if bout.behaviour == "stand_up":
+            # Rise to the pitch of the rearing that follows.
             after = timeline.primary[i + 1] if i + 1 < len(timeline.primary) else bout
-            rear_target = after.value if after.behaviour == "rearing" else traits.rear_pitch
-            pitch[sl] = rear_target * smoothstep(since / length)
+            target = after.value if after.behaviour == "rearing" else traits.rear_pitch
+            pitch[sl] = target * smoothstep(since / length)
         elif bout.behaviour == "rearing":
             pitch[sl] = bout.value * np.clip((length - since) / REAR_DESCENT_S, 0.0, 1.0)
             head_pitch[sl] -= bout.value - 60.0

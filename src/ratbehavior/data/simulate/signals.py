@@ -25,7 +25,8 @@ def slow_noise(rng: np.random.Generator, n: int, sigma_s: float) -> np.ndarray:
     """Unit-variance noise on the simulation grid that varies over `sigma_s`, made on a coarse grid to stay cheap."""
     step = max(1, int(sigma_s * SIM_HZ / 8))
     coarse = smooth_noise(rng, n // step + 2, sigma_s * SIM_HZ / step)
-    return np.interp(np.arange(n) / step, np.arange(coarse.size), coarse)
+    # Linear interpolation leaves kinks at the knots, which the IMU would feel as acceleration spikes.
+    return gaussian_filter1d(np.interp(np.arange(n) / step, np.arange(coarse.size), coarse), step, mode="nearest")
 
 
 def smooth(values: np.ndarray, sigma_s: float, hz: float = SIM_HZ) -> np.ndarray:
@@ -102,7 +103,9 @@ def random_rotation(rng: np.random.Generator, max_deg: float) -> np.ndarray:
     return np.eye(3) + math.sin(angle) * k + (1.0 - math.cos(angle)) * k2
 
 
-def episodes(rng: np.random.Generator, n: int, total: int, median: float, low: int, high: int, gap: int = 1) -> np.ndarray:
+def episodes(
+    rng: np.random.Generator, n: int, total: int, median: float, low: int, high: int, gap: int = 1
+) -> np.ndarray:
     """A mask of about `total` of `n` samples in disjoint runs of log-normal length (median, clipped to [low, high])."""
     mask = np.zeros(n, dtype=bool)
     covered, tries = 0, 0

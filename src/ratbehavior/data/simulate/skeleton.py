@@ -60,7 +60,9 @@ def _gait_offset(post: Posture, name: str, forward: np.ndarray, n: int) -> np.nd
 def build_body(
     heading: np.ndarray, position: np.ndarray, post: Posture, traits: AnimalTraits, slow_noise_tail: np.ndarray
 ) -> Body:
-    """All inputs on the simulation grid; `position` is the trunk's middle on the floor, `slow_noise_tail` curls the tail."""
+    """All inputs on the simulation grid; `position` is the trunk's middle on the floor.
+
+    `slow_noise_tail` (unit-variance, slow) curls the tail."""
     n = heading.size
     size = traits.size
     cos_h, sin_h = np.cos(heading), np.sin(heading)

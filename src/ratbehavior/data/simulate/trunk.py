@@ -1,4 +1,4 @@
-"""Where the rat is and which way it faces: heading and pelvis position in a square arena.
+"""Where the rat is and which way it faces: heading and trunk position in a square arena.
 
 Turns come from the timeline; walls add labelled turns of their own (a rat that walks up to a
 wall turns away from it), so the timeline returned may hold turns the one given did not. The
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ratbehavior.data.simulate.behaviour import JUMP_PUSH_S, P, TURN_LEFT, TURN_RIGHT, Timeline, turn_bout
+from ratbehavior.data.simulate.behaviour import JUMP_PUSH_S, TURN_LEFT, TURN_RIGHT, P, Timeline, turn_bout
 from ratbehavior.data.simulate.plan import AnimalTraits
 from ratbehavior.data.simulate.signals import SIM_HZ, at_times, ramp, smooth, smooth_noise
 
@@ -47,9 +47,7 @@ def _speed_command(timeline: Timeline, traits: AnimalTraits, times: np.ndarray, 
     starts = np.array([b.start for b in timeline.primary])
     bout = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, None)
     jumping = sampled.state == P["jump"]
-    speed[jumping] = jump_speed[bout[jumping]] * np.clip(
-        np.minimum(sampled.since, sampled.length - sampled.since)[jumping] / JUMP_PUSH_S, 0.0, 1.0
-    )
+    speed[jumping] = (jump_speed[bout] * ramp(sampled.since, sampled.length, JUMP_PUSH_S))[jumping]
     return speed
 
 
@@ -100,14 +98,21 @@ def move(
                 while pending and pending[0].start < active.stop + 0.3:
                     pending.popleft()
         if active is not None:
-            rate = math.radians(active.value) * float(ramp(np.array(t - active.start), active.stop - active.start, _TURN_RAMP_S))
+            edge = min(t - active.start, active.stop - t) / _TURN_RAMP_S
+            rate = math.radians(active.value) * min(1.0, max(0.0, edge))
             v *= _TURNING_SPEED_FACTOR.get(s, 1.0)
         heading += rate * dt
         vx, vy = v * math.cos(heading), v * math.sin(heading)
         # Blocked by a wall: keep only the motion along it.
-        if abs(x + vx * dt) > ARENA_HALF_CM - _CENTRE_MARGIN_CM or abs(x + vx * dt + reach * math.cos(heading)) > ARENA_HALF_CM:
+        if (
+            abs(x + vx * dt) > ARENA_HALF_CM - _CENTRE_MARGIN_CM
+            or abs(x + vx * dt + reach * math.cos(heading)) > ARENA_HALF_CM
+        ):
             vx = 0.0
-        if abs(y + vy * dt) > ARENA_HALF_CM - _CENTRE_MARGIN_CM or abs(y + vy * dt + reach * math.sin(heading)) > ARENA_HALF_CM:
+        if (
+            abs(y + vy * dt) > ARENA_HALF_CM - _CENTRE_MARGIN_CM
+            or abs(y + vy * dt + reach * math.sin(heading)) > ARENA_HALF_CM
+        ):
             vy = 0.0
         x += vx * dt
         y += vy * dt

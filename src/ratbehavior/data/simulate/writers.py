@@ -42,7 +42,9 @@ def write_session_yaml(path: Path, plan: SessionPlan) -> None:
     path.write_text(yaml.safe_dump(meta, sort_keys=False, default_flow_style=None))
 
 
-def write_pose(path: Path, pose: PoseTrack, bodyparts: Sequence[str], keypoints: Sequence[str], multi_animal: bool) -> None:
+def write_pose(
+    path: Path, pose: PoseTrack, bodyparts: Sequence[str], keypoints: Sequence[str], multi_animal: bool
+) -> None:
     """A DeepLabCut CSV: single-animal (scorer/bodyparts/coords) or maDLC with one individual."""
     columns, blocks = [], []
     for part in bodyparts:
@@ -90,8 +92,8 @@ def write_boris(path: Path, annotation: Annotation, plan: SessionPlan, media_s: 
             "Stop (s)": f"{stop:.3f}",
             "Duration (s)": f"{stop - start:.3f}",
             "Media file name": video,
-            "Image index start": int(round(start * plan.video_fps)),
-            "Image index stop": int(round(stop * plan.video_fps)),
+            "Image index start": round(start * plan.video_fps),
+            "Image index stop": round(stop * plan.video_fps),
             "Comment start": "",
             "Comment stop": "",
         }
