@@ -10,6 +10,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ratbehavior.model.config import ModelConfig
+from ratbehavior.training.config import TrainingConfig
+
 DEFAULT_BODYPARTS: tuple[str, ...] = (
     "nose", "left_ear", "right_ear", "neck", "mid_back", "tail_base",
     "left_forepaw", "right_forepaw", "left_hindpaw", "right_hindpaw", "tail_mid", "tail_tip",
@@ -84,6 +87,9 @@ class PathsConfig(_Section):
     data_root: Path = Path("data")
     features_dir: Path = Path("artifacts/features")
     validation_dir: Path = Path("artifacts/validation")
+    # Model directory written by `train` and work folders (checkpoints) of training runs.
+    model_dir: Path = Path("artifacts/model")
+    runs_dir: Path = Path("artifacts/runs")
 
 
 class Config(_Section):
@@ -91,6 +97,8 @@ class Config(_Section):
     data: DataConfig = Field(default_factory=DataConfig)
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
 
 
 class ConfigError(ValueError):

@@ -14,3 +14,7 @@ class DataContractError(ValueError):
         self.problem = problem
         place = f"{self.path}" + (f" ({where})" if where else "")
         super().__init__(f"{place}: {problem}")
+
+
+class InputError(ValueError):
+    """Input other than data files that cannot be used (a model directory, a training request); one line."""

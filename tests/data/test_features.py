@@ -17,6 +17,7 @@ from ratbehavior.data.features import (
     save_features,
     session_features,
 )  # fmt: skip
+from ratbehavior.data.features.normalise import CLIP_SIGMA
 from ratbehavior.data.features.timeseries import gradient
 from ratbehavior.data.session import SessionMeta
 
@@ -230,6 +231,9 @@ def test_normalisation_uses_valid_frames_only_and_round_trips_through_its_stats(
     assert stats.scale[1] == 1.0 and stats.centre[2] == 0.0 and stats.scale[2] == 1.0
     assert np.isnan(normalised[500, 0]) and np.isnan(normalised[:, 2]).all()
     np.testing.assert_array_equal(apply_normalisation(x, stats), normalised)
+    # The garbage on invalid frames is a DLC-sized outlier: clipped, not carried through.
+    assert (normalised[:100, 0] == CLIP_SIGMA).all()
+    assert np.nanmax(np.abs(normalised)) == CLIP_SIGMA
 
 
 def test_save_load_round_trip_is_exact_and_byte_stable(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ratbehavior.cli.data import app as data_app
+from ratbehavior.cli.model import evaluate, predict, train
 
 app = typer.Typer(
     name="ratbehavior",
@@ -13,3 +14,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+app.command()(train)
+app.command()(predict)
+app.command()(evaluate)

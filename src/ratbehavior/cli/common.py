@@ -11,7 +11,7 @@ import typer
 
 from ratbehavior.config import Config, ConfigError, load_config
 from ratbehavior.data.versioning import DataVersionError
-from ratbehavior.errors import DataContractError
+from ratbehavior.errors import DataContractError, InputError
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML configuration (default: built-in defaults).")
@@ -22,7 +22,7 @@ SetOption = Annotated[
 ]
 DataRootArgument = Annotated[Path, typer.Argument(help="Dataset root holding sessions/<session_id>/.")]
 
-USER_ERRORS = (DataContractError, ConfigError, DataVersionError)
+USER_ERRORS = (DataContractError, ConfigError, DataVersionError, InputError)
 
 
 def build_config(config: Path | None, overrides: list[str] | None) -> Config:

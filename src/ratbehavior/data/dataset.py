@@ -86,23 +86,35 @@ def _summary(data: SessionData, files: SessionFiles) -> dict[str, Any]:
     }
 
 
-def build_features(root: Path, cfg: DataConfig, out: Path, progress: bool = True) -> dict[str, Any]:
-    """Featurise every session of `root` into `out`; the manifest lists sessions, animals and feature names."""
-    sessions = list_sessions(root)
-    out.mkdir(parents=True, exist_ok=True)
-    summaries = []
-    names: dict[str, list[str]] = {}
-    for files in track(sessions, description="features", disable=not progress):
+def prepare_dataset(root: Path, cfg: DataConfig, progress: bool = True) -> list[SessionData]:
+    """Every session of `root`, aligned and featurised; all must share one feature set."""
+    prepared: list[SessionData] = []
+    for files in track(list_sessions(root), description="features", disable=not progress):
         data = prepare_session(files, cfg)
-        save_session(data, out)
-        summaries.append(_summary(data, files))
-        these = {"pose": list(data.features.pose_names), "imu": list(data.features.imu_names)}
-        if names and these != names:
+        if prepared and (data.features.pose_names, data.features.imu_names) != (
+            prepared[0].features.pose_names,
+            prepared[0].features.imu_names,
+        ):
             raise DataContractError(
                 files.pose, "its features differ from the other sessions' (a different set of bodyparts?)"
             )
-        names = these
-    manifest = {"behaviours": list(cfg.behaviours), "feature_names": names, "sessions": summaries}
+        prepared.append(data)
+    return prepared
+
+
+def build_features(root: Path, cfg: DataConfig, out: Path, progress: bool = True) -> dict[str, Any]:
+    """Featurise every session of `root` into `out`; the manifest lists sessions, animals and feature names."""
+    sessions = list_sessions(root)
+    prepared = prepare_dataset(root, cfg, progress)
+    out.mkdir(parents=True, exist_ok=True)
+    for data in prepared:
+        save_session(data, out)
+    first = prepared[0].features if prepared else None
+    manifest = {
+        "behaviours": list(cfg.behaviours),
+        "feature_names": {"pose": list(first.pose_names), "imu": list(first.imu_names)} if first else {},
+        "sessions": [_summary(data, files) for data, files in zip(prepared, sessions, strict=True)],
+    }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 

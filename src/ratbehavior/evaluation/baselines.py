@@ -10,7 +10,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from ratbehavior.data.dataset import SessionData
 from ratbehavior.evaluation.cv import leave_one_animal_out
-from ratbehavior.evaluation.metrics import frame_metrics
+from ratbehavior.evaluation.metrics import FoldResult, summarise_folds
 
 
 def frame_matrix(data: SessionData, use_pose: bool = True, use_imu: bool = True) -> np.ndarray:
@@ -42,9 +42,7 @@ def random_forest_loao(
 ) -> dict[str, Any]:
     """Leave-one-animal-out scores of a per-frame forest: per fold, overall, and with/without video."""
     by_id = {s.session_id: s for s in sessions}
-    behaviours = sessions[0].behaviours
-    folds: dict[str, Any] = {}
-    truths, predictions, videos = [], [], []
+    folds: dict[str, FoldResult] = {}
     for fold in leave_one_animal_out({s.session_id: s.animal for s in sessions}):
         x_train, y_train, _ = _labelled([by_id[i] for i in fold.train_sessions], use_pose, use_imu)
         x_test, y_test, video = _labelled([by_id[i] for i in fold.test_sessions], use_pose, use_imu)
@@ -53,19 +51,5 @@ def random_forest_loao(
             random_state=seed, n_jobs=n_jobs,
         )  # fmt: skip
         forest.fit(x_train, y_train)
-        predicted = forest.predict(x_test).astype(np.int8)
-        folds[fold.held_out] = frame_metrics(y_test, predicted, behaviours)
-        truths.append(y_test)
-        predictions.append(predicted)
-        videos.append(video)
-    y_true, y_pred, video = np.vstack(truths), np.vstack(predictions), np.concatenate(videos)
-    fold_f1 = {animal: m["macro_f1"] for animal, m in folds.items()}
-    return {
-        "macro_f1": float(np.mean(list(fold_f1.values()))),
-        "worst_animal": min(fold_f1, key=fold_f1.__getitem__),
-        "worst_animal_f1": min(fold_f1.values()),
-        "pooled": frame_metrics(y_true, y_pred, behaviours),
-        "with_video": frame_metrics(y_true[video], y_pred[video], behaviours),
-        "without_video": frame_metrics(y_true[~video], y_pred[~video], behaviours),
-        "folds": folds,
-    }
+        folds[fold.held_out] = FoldResult(y_test, forest.predict(x_test).astype(np.int8), video)
+    return summarise_folds(folds, sessions[0].behaviours)

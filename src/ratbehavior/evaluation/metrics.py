@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,4 +29,33 @@ def frame_metrics(y_true: np.ndarray, y_pred: np.ndarray, behaviours: Sequence[s
         "macro_f1": float(f1[present].mean()) if present.any() else float("nan"),
         "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
         "per_behaviour": per_behaviour,
+    }
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """A held-out animal's annotated frames: truth, decisions, and whether each frame had video."""
+
+    y_true: np.ndarray  # (N, C)
+    y_pred: np.ndarray  # (N, C)
+    video: np.ndarray  # (N,) bool
+
+
+def summarise_folds(folds: Mapping[str, FoldResult], behaviours: Sequence[str]) -> dict[str, Any]:
+    """Leave-one-animal-out scores: macro-F1 as the mean of the folds' macro-F1 (each animal counts
+    once, however much of it was labelled), the worst animal, and pooled frames with and without video."""
+    per_fold = {animal: frame_metrics(f.y_true, f.y_pred, behaviours) for animal, f in folds.items()}
+    fold_f1 = {animal: m["macro_f1"] for animal, m in per_fold.items()}
+    y_true = np.vstack([f.y_true for f in folds.values()])
+    y_pred = np.vstack([f.y_pred for f in folds.values()])
+    video = np.concatenate([f.video for f in folds.values()])
+    return {
+        "macro_f1": float(np.mean(list(fold_f1.values()))),
+        "micro_f1": frame_metrics(y_true, y_pred, behaviours)["micro_f1"],
+        "worst_animal": min(fold_f1, key=fold_f1.__getitem__),
+        "worst_animal_f1": min(fold_f1.values()),
+        "pooled": frame_metrics(y_true, y_pred, behaviours),
+        "with_video": frame_metrics(y_true[video], y_pred[video], behaviours),
+        "without_video": frame_metrics(y_true[~video], y_pred[~video], behaviours),
+        "folds": per_fold,
     }

@@ -10,6 +10,9 @@ import numpy as np
 IQR_TO_SIGMA = 1.349
 # Below this spread a feature is treated as constant; dividing by it would only blow up noise.
 MIN_SCALE = 1e-6
+# DeepLabCut swaps and outliers put motion features hundreds of sigmas out. Beyond this bound the size
+# says nothing more about behaviour, and unbounded values would dominate every squared or dot-product loss.
+CLIP_SIGMA = 10.0
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ def robust_normalise(x: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, Norm
     """(x - median) / (IQR / 1.349) per column, both taken over the `valid` (T,) rows' non-NaN values.
 
     A column that is constant, or has no valid non-NaN value, gets scale 1 (and centre 0 in the
-    second case). NaN stays NaN.
+    second case). Values are clipped to +-CLIP_SIGMA. NaN stays NaN.
     """
     rows = x[valid]
     centre = np.zeros(x.shape[1])
@@ -54,4 +57,4 @@ def robust_normalise(x: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, Norm
 
 
 def apply_normalisation(x: np.ndarray, stats: NormStats) -> np.ndarray:
-    return ((x - stats.centre) / stats.scale).astype(np.float32)
+    return np.clip((x - stats.centre) / stats.scale, -CLIP_SIGMA, CLIP_SIGMA).astype(np.float32)

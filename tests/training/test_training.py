@@ -1,0 +1,112 @@
+"""The whole training on toy sessions: it learns, it is deterministic, it resumes, it keeps held-out labels out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ratbehavior.errors import InputError
+from ratbehavior.evaluation.metrics import frame_metrics
+from ratbehavior.inference import predict_session, predictor_of
+from ratbehavior.training.data import label_blocks, prepare_training_data
+from ratbehavior.training.pipeline import train_model
+from tests.training.toy import BEHAVIOURS, tiny_config, toy_dataset, toy_session
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    return toy_dataset()
+
+
+def _weights(trained) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in trained.model.state_dict().items()}
+
+
+def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_held_out_labels_never_reach_training_and_calibration_is_disjoint(sessions):
+    data = prepare_training_data(sessions, tiny_config(), ["A1"])
+    for fitted, held, original in zip(data.sessions, data.calibration, sessions, strict=True):
+        if original.animal == "A1":
+            assert not fitted.label_mask.any() and not held.label_mask.any()
+        else:
+            assert not (fitted.label_mask & held.label_mask).any()
+            np.testing.assert_array_equal(fitted.label_mask | held.label_mask, original.label_mask)
+    assert 0 < sum(h.label_mask.sum() for h in data.calibration) < sum(f.label_mask.sum() for f in data.sessions)
+    assert set(data.slots.values()) == set(range(1, len(sessions) + 1))
+
+
+def test_label_blocks_take_whole_blocks_of_labelled_frames():
+    session = toy_session("S", "A", frames=1000, labelled=0.8)
+    chosen = label_blocks(session, 0.5, 50, seed=3, purpose="x")
+    assert not (chosen & ~session.label_mask).any()
+    per_block = chosen.reshape(-1, 50).sum(1)
+    labelled_per_block = session.label_mask.reshape(-1, 50).sum(1)
+    assert set(np.flatnonzero(per_block)) <= set(np.flatnonzero(labelled_per_block))
+    assert ((per_block == 0) | (per_block == labelled_per_block)).all()
+    assert 0.2 < chosen.sum() / session.label_mask.sum() < 0.8
+
+
+def test_training_is_deterministic_by_seed(sessions):
+    cfg = tiny_config()
+    a, b = train_model(sessions, cfg, ["A2"]), train_model(sessions, cfg, ["A2"])
+    assert _same(_weights(a), _weights(b))
+    np.testing.assert_array_equal(a.calibration.threshold, b.calibration.threshold)
+    c = train_model(sessions, tiny_config("seed=1"), ["A2"])
+    assert not _same(_weights(a), _weights(c))
+
+
+def test_an_interrupted_training_resumes_to_the_same_result(sessions, tmp_path):
+    cfg = tiny_config()
+    reference = _weights(train_model(sessions, cfg, ["A0"]))
+
+    class Crash(RuntimeError):
+        pass
+
+    def crash(stage: str, epoch: int, losses: dict[str, float]) -> None:
+        if stage == "stage3" and epoch == 0:
+            raise Crash
+
+    with pytest.raises(Crash):
+        train_model(sessions, cfg, ["A0"], tmp_path, hooks=[crash])
+    assert (tmp_path / "stage3.pt").is_file() and not (tmp_path / "classifier.pt").exists()
+    seen: list[tuple[str, int]] = []
+    resumed = train_model(sessions, cfg, ["A0"], tmp_path, hooks=[lambda s, e, _: seen.append((s, e))])
+    # Stages 1-2 and the first stage-3 epoch came from checkpoints; only the rest ran again.
+    assert ("stage1", 0) not in seen and ("stage3", 0) not in seen and ("stage3", 1) in seen
+    assert _same(_weights(resumed), reference)
+
+
+def test_every_stage_logs_its_losses(sessions):
+    trained = train_model(sessions, tiny_config(), ["A1"])
+    assert list(trained.history) == [
+        "stage1", "stage2", "stage3", "classifier", "stage3_round1", "classifier_round1",
+    ]  # fmt: skip
+    assert {"ts2vec_pose", "reconstruction_imu", "imputation"} <= set(trained.history["stage1"][0])
+    assert {"alignment", "structure", "supcon"} <= set(trained.history["stage2"][0])
+    assert {"bce", "supcon", "fixmatch", "mixing"} <= set(trained.history["stage3"][0])
+    assert all(np.isfinite(v) for stage in trained.history.values() for epoch in stage for v in epoch.values())
+
+
+def test_the_model_learns_the_toy_behaviours_of_an_unseen_animal_even_without_video(sessions):
+    cfg = tiny_config(
+        "training.finetune.epochs=4", "training.finetune.steps_per_epoch=15", "training.classifier.steps_per_epoch=60"
+    )
+    trained = train_model(sessions, cfg, ["A2"])
+    predictor = predictor_of(trained, cfg)
+    held = [predict_session(predictor, s) for s in sessions if s.animal == "A2"]
+    y = np.concatenate([p.session.labels for p in held])
+    decided = np.concatenate([p.decisions for p in held])
+    video = np.concatenate([p.session.features.pose_mask for p in held])
+    assert frame_metrics(y, decided, BEHAVIOURS)["macro_f1"] > 0.85
+    assert frame_metrics(y[~video], decided[~video], BEHAVIOURS)["macro_f1"] > 0.6
+
+
+def test_training_refuses_unusable_requests(sessions):
+    with pytest.raises(InputError, match="not in the data"):
+        train_model(sessions, tiny_config(), ["nobody"])
+    with pytest.raises(InputError, match="no labelled frames"):
+        train_model(sessions, tiny_config(), ["A0", "A1", "A2"])
