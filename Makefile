@@ -8,7 +8,7 @@ export DVC_NO_ANALYTICS := 1
 export MPLBACKEND := Agg
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup data run test lint clean
+.PHONY: setup data run evaluate test lint clean
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,11 @@ run: data
 	@echo "validation report: artifacts/validation/report.json"
 	@echo "Data Docs:         artifacts/validation/data_docs/index.html"
 	@echo "features:          artifacts/features/manifest.json"
+	@echo "model:             artifacts/model (ratbehavior predict --model artifacts/model --session <dir> --out <csv>)"
+
+# Leave-one-animal-out of the default configuration: metrics.json and plots in artifacts/evaluation.
+evaluate: data
+	ratbehavior evaluate --data data --cv leave-one-animal-out --config configs/default.yaml --out artifacts/evaluation
 
 test: setup
 	$(BIN)/python -m pytest

@@ -20,16 +20,6 @@ TINY = {
 }  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tensors this small gain nothing from threads, and on a busy machine a second thread that is
-    not scheduled stalls every operation."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny(**overrides: object) -> ModelConfig:
     return ModelConfig(**{**TINY, **overrides})
 

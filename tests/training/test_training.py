@@ -78,6 +78,8 @@ def test_an_interrupted_training_resumes_to_the_same_result(sessions, tmp_path):
     # Stages 1-2 and the first stage-3 epoch came from checkpoints; only the rest ran again.
     assert ("stage1", 0) not in seen and ("stage3", 0) not in seen and ("stage3", 1) in seen
     assert _same(_weights(resumed), reference)
+    with pytest.raises(InputError, match="another training"):
+        train_model(sessions, tiny_config("seed=5"), ["A0"], tmp_path)
 
 
 def test_every_stage_logs_its_losses(sessions):

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ratbehavior.config import Config
+from ratbehavior.config import Config, config_hash
 from ratbehavior.data.dataset import SessionData
 from ratbehavior.errors import InputError
 from ratbehavior.model.network import ModelDims, RatBehaviourNet, build_model
@@ -49,6 +50,28 @@ def check_sessions(sessions: Sequence[SessionData], holdout_animals: Sequence[st
         raise InputError("sessions differ in their feature names or behaviours: build them with one configuration")
 
 
+def _claim_checkpoints(
+    folder: Path | None, cfg: Config, sessions: Sequence[SessionData], holdout: Sequence[str]
+) -> None:
+    """Checkpoints resume only the training that wrote them: same configuration, sessions and held-out animals."""
+    if folder is None:
+        return
+    identity = {
+        "config_hash": config_hash(cfg),
+        "sessions": sorted(s.session_id for s in sessions),
+        "labelled_frames": int(sum(s.label_mask.sum() for s in sessions)),
+        "holdout_animals": sorted(holdout),
+    }
+    marker = folder / "training.json"
+    if marker.is_file() and json.loads(marker.read_text()) != identity:
+        raise InputError(
+            f"{folder}: its checkpoints belong to another training (configuration, data or held-out animals "
+            "differ); choose another folder or delete this one"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(identity, indent=1) + "\n")
+
+
 def train_model(
     sessions: Sequence[SessionData],
     cfg: Config,
@@ -61,6 +84,7 @@ def train_model(
     checkpoints there each epoch and a rerun resumes from the last checkpoint to the same result."""
     started = time.perf_counter()
     check_sessions(sessions, holdout_animals)
+    _claim_checkpoints(checkpoint_dir, cfg, sessions, holdout_animals)
     t = cfg.training
     ctx = TrainContext(cfg.seed, Checkpoints(checkpoint_dir), t.max_grad_norm, progress, list(hooks))
     data = prepare_training_data(sessions, cfg, holdout_animals)

@@ -1,0 +1,170 @@
+"""Leave-one-animal-out quality of the full model and every baseline on the demo dataset, the
+label-efficiency curve, and inference speed.
+
+    .venv/bin/python benchmarks/quality.py [--only full --only rf ...] [--fraction 0.25 ...]
+
+Needs the features of the recorded data version (`make run` or `dvc repro` builds them). Each entry
+is written to benchmarks/results/quality.json as soon as it is done, and each fold checkpoints under
+artifacts/benchmarks/quality/, so an interrupted benchmark picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import torch
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ratbehavior.config import Config, load_config
+from ratbehavior.data.dataset import load_feature_set
+from ratbehavior.data.versioning import read_data_version
+from ratbehavior.evaluation.baselines import random_forest_loao
+from ratbehavior.evaluation.loao import evaluate_loao
+from ratbehavior.model.sliding import run_session
+from ratbehavior.training.pipeline import train_model
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results" / "quality.json"
+WORK = REPO / "artifacts" / "benchmarks" / "quality"
+# Each baseline is the full configuration with a few keys changed.
+VARIANTS: dict[str, list[str]] = {
+    "full": [],
+    "supervised_only": [
+        "training.pretrain.epochs=0", "training.align.epochs=0", "training.finetune.fixmatch_weight=0",
+        "training.finetune.mixing_weight=0", "training.finetune.prototype_threshold=1.0",
+        "training.pseudo_labels.rounds=0",
+    ],
+    "imu_only": ["training.use_pose=false"],
+    "pose_only": ["training.use_imu=false"],
+}  # fmt: skip
+TARGETS = {"macro_f1": 0.90, "without_video_f1": 0.85, "inference_frames_per_s": 20_000}
+
+
+def _entry(summary: dict[str, Any], seconds: float) -> dict[str, Any]:
+    return {
+        "macro_f1": summary["macro_f1"],
+        "micro_f1": summary["micro_f1"],
+        "worst_animal": summary["worst_animal"],
+        "worst_animal_f1": summary["worst_animal_f1"],
+        "with_video_f1": summary["with_video"]["macro_f1"],
+        "without_video_f1": summary["without_video"]["macro_f1"],
+        "fold_f1": {a: m["macro_f1"] for a, m in summary["folds"].items()},
+        "per_behaviour_f1": {b: m["f1"] for b, m in summary["pooled"]["per_behaviour"].items()},
+        "training_seconds": round(seconds, 1),
+        "inference_frames_per_s": summary.get("inference_frames_per_s"),
+    }
+
+
+def inference_speed(sessions: list, cfg: Config, repeats: int = 3) -> float:
+    """Frames per second of the trained network over whole sessions (windows with overlap, as
+    `predict` runs it), best of `repeats`, with the threads this machine has."""
+    trained = train_model(sessions[:2], cfg.model_copy(update={"training": _one_step(cfg)}))
+    t = cfg.training
+    frames = sum(s.frames.size for s in sessions)
+    best = np.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for s in sessions:
+            run_session(trained.model, s, 0, t.window, t.stride, t.inference_batch)
+        best = min(best, time.perf_counter() - started)
+    return frames / best
+
+
+def _one_step(cfg: Config):
+    """Speed does not depend on how well the weights are trained: one step per stage is enough."""
+    t = cfg.training
+    quick = {"epochs": 1, "steps_per_epoch": 1}
+    return t.model_copy(
+        update={
+            "pretrain": t.pretrain.model_copy(update=quick),
+            "align": t.align.model_copy(update=quick),
+            "finetune": t.finetune.model_copy(update=quick),
+            "classifier": t.classifier.model_copy(update=quick),
+            "pseudo_labels": t.pseudo_labels.model_copy(update={"rounds": 0}),
+        }
+    )
+
+
+def _save(results: dict[str, Any]) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def _table(results: dict[str, Any]) -> Table:
+    table = Table(title="Leave-one-animal-out on the demo dataset (targets: macro-F1 >= 0.90, without video >= 0.85)")
+    for column in ("model", "macro-F1", "micro-F1", "worst animal", "F1 without video", "training s", "frames/s"):
+        table.add_column(column)
+    for name, e in results["models"].items():
+        fps = e.get("inference_frames_per_s")
+        table.add_row(
+            name, f"{e['macro_f1']:.3f}", f"{e['micro_f1']:.3f}", f"{e['worst_animal']} {e['worst_animal_f1']:.3f}",
+            f"{e['without_video_f1']:.3f}", f"{e['training_seconds']:.0f}", "" if fps is None else f"{fps:,.0f}",
+        )  # fmt: skip
+    return table
+
+
+def main(
+    config: Annotated[Path, typer.Option(help="Configuration of the full model.")] = REPO / "configs" / "default.yaml",
+    only: Annotated[list[str] | None, typer.Option(help="Run only these entries (full, rf, pose_only, ...).")] = None,
+    fraction: Annotated[list[float] | None, typer.Option(help="Label fractions for the curve.")] = None,
+) -> None:
+    console = Console()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    cfg = load_config(config)
+    sessions = load_feature_set(REPO / cfg.paths.features_dir)
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    version = read_data_version(REPO)
+    if results.get("data_md5") != version.md5:
+        results = {}
+    results.update({"data_md5": version.md5, "config": str(config.relative_to(REPO)), "targets": TARGETS})
+    results.setdefault("models", {})
+    results.setdefault("label_efficiency", {})
+    wanted = set(only or [*VARIANTS, "rf", "speed", "curve"])
+
+    for name, overrides in VARIANTS.items():
+        if name not in wanted:
+            continue
+        variant = load_config(config, overrides)
+        started = time.perf_counter()
+        run = evaluate_loao(sessions, variant, WORK / name, progress=True)
+        results["models"][name] = _entry(run.summary, time.perf_counter() - started)
+        _save(results)
+        console.print(_table(results))
+    if "rf" in wanted:
+        started = time.perf_counter()
+        summary = random_forest_loao(sessions, seed=cfg.seed)
+        results["models"]["random_forest"] = _entry(summary, time.perf_counter() - started)
+        _save(results)
+    if "speed" in wanted:
+        results["inference_frames_per_s"] = inference_speed(sessions, cfg)
+        _save(results)
+    if "curve" in wanted:
+        for share in fraction or [0.05, 0.10, 0.25]:
+            started = time.perf_counter()
+            run = evaluate_loao(sessions, cfg, WORK / f"labels-{share:g}", label_fraction=share, progress=True)
+            results["label_efficiency"][f"{share:g}"] = _entry(run.summary, time.perf_counter() - started)
+            _save(results)
+        if "full" in results["models"]:
+            results["label_efficiency"]["1"] = results["models"]["full"]
+        _save(results)
+
+    console.print(_table(results))
+    if "inference_frames_per_s" in results:
+        console.print(f"inference: {results['inference_frames_per_s']:,.0f} frames/s (target 20,000)")
+    for share, e in sorted(results["label_efficiency"].items(), key=lambda kv: float(kv[0])):
+        console.print(f"labels {float(share):>5.0%}: macro-F1 {e['macro_f1']:.3f}, worst {e['worst_animal_f1']:.3f}")
+    if results["models"]:
+        from ratbehavior.evaluation.plots import plot_fold_f1
+
+        plot_fold_f1({k: v["fold_f1"] for k, v in results["models"].items()}, RESULTS.with_name("quality_folds.png"))
+    console.print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    typer.run(main)
