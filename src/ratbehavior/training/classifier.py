@@ -53,7 +53,7 @@ class Calibration:
 def _platt(logit: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     """(scale, bias, threshold) for one behaviour; the identity and 0.5 when calibration frames
     do not show both classes."""
-    if truth.min() == truth.max():
+    if truth.size == 0 or truth.min() == truth.max():
         return 1.0, 0.0, 0.5
     fit = LogisticRegression(C=100.0).fit(logit[:, None], truth)
     scale, bias = float(fit.coef_[0, 0]), float(fit.intercept_[0])
