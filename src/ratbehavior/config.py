@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ratbehavior.model.config import ModelConfig
-from ratbehavior.training.config import TrainingConfig
+from ratbehavior.training.config import RayConfig, TrainingConfig
 
 DEFAULT_BODYPARTS: tuple[str, ...] = (
     "nose", "left_ear", "right_ear", "neck", "mid_back", "tail_base",
@@ -99,6 +99,7 @@ class Config(_Section):
     paths: PathsConfig = Field(default_factory=PathsConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    ray: RayConfig = Field(default_factory=RayConfig)
 
 
 class ConfigError(ValueError):

@@ -17,6 +17,8 @@ from ratbehavior.evaluation.plots import (
 @pytest.mark.parametrize(
     ("column", "expected"),
     [
+        ([], []),
+        ([1], [(0, 1)]),
         ([0, 0, 0], []),
         ([1, 1, 1], [(0, 3)]),
         ([1, 0, 1, 1, 0, 1], [(0, 1), (2, 4), (5, 6)]),
@@ -59,7 +61,9 @@ def test_bout_table_has_exclusive_stops_on_the_video_clock():
             "stop_frame": 106,
         },
     ]
-    assert bout_table(np.zeros((0, 2)), np.arange(0), ["walk", "rear"], 50.0).empty
+    empty = bout_table(np.zeros((0, 2)), np.arange(0), ["walk", "rear"], 50.0)
+    assert empty.empty
+    assert list(empty.columns) == ["behaviour", "start_s", "stop_s", "duration_s", "start_frame", "stop_frame"]
 
 
 def test_cooccurrence_confusion_rows_are_shares_of_true_frames():
@@ -90,3 +94,14 @@ def test_the_figures_are_written(tmp_path):
     image = _png(plot_ethogram(np.arange(3000) * 0.02, predicted, behaviours, tmp_path / "e.png", truth, mask, "s"))
     assert image.shape[1] > 2 * image.shape[0]
     _png(plot_ethogram(np.arange(3000) * 0.02, predicted, behaviours, tmp_path / "p.png"))
+
+
+def test_an_integer_truth_mask_draws_like_a_boolean_one(tmp_path):
+    time_s = np.arange(200) * 0.02
+    truth = np.zeros((200, 1), dtype=np.int8)
+    truth[20:80] = 1
+    mask = np.zeros(200, dtype=np.int8)
+    mask[:100] = 1
+    as_int = plot_ethogram(time_s, truth, ["walk"], tmp_path / "int.png", truth, mask)
+    as_bool = plot_ethogram(time_s, truth, ["walk"], tmp_path / "bool.png", truth, mask.astype(bool))
+    np.testing.assert_array_equal(imread(as_int), imread(as_bool))

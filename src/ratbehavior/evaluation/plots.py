@@ -110,7 +110,8 @@ def plot_ethogram(
         spans = [(time_s[a], time_s[b - 1] - time_s[a] + step) for a, b in runs(column)]
         ax.broken_barh(spans, (y, height), facecolors=colour)
 
-    annotated = np.ones(time_s.size, dtype=bool) if truth_mask is None else truth_mask
+    # As bool: `~` on a 0/1 integer mask is bitwise and would shade every frame as unlabelled.
+    annotated = np.ones(time_s.size, dtype=bool) if truth_mask is None else np.asarray(truth_mask, dtype=bool)
     for i, _ in enumerate(behaviours):
         lane = len(behaviours) - 1 - i
         if truth is None:

@@ -20,6 +20,7 @@ from ratbehavior.model.losses import inverse_frequency_weights, masked_bce_with_
 from ratbehavior.model.network import RatBehaviourNet
 from ratbehavior.model.sliding import FrameOutputs, run_session
 from ratbehavior.training.data import with_labels
+from ratbehavior.training.distributed import shard
 from ratbehavior.training.loop import EpochPlan, Losses, TrainContext, run_stage
 from ratbehavior.training.stages import StageData
 
@@ -73,9 +74,9 @@ def _classifier_plan(
 ) -> EpochPlan:
     def plan(epoch: int, generator: torch.Generator):
         def step() -> Losses:
-            rows = torch.multinomial(weights, n, replacement=True, generator=generator)
+            rows = shard(torch.multinomial(weights, n, replacement=True, generator=generator))
             logits = model.classifier(x[rows])
-            loss = masked_bce_with_logits(logits, y[rows], torch.ones(n, dtype=torch.bool))
+            loss = masked_bce_with_logits(logits, y[rows], torch.ones(rows.shape[0], dtype=torch.bool))
             return {"loss": loss}
 
         return step

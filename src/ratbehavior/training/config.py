@@ -121,3 +121,23 @@ class TrainingConfig(_Section):
         if self.pretrain.min_overlap > self.window:
             raise ValueError(f"pretrain.min_overlap {self.pretrain.min_overlap} exceeds window {self.window}")
         return self
+
+
+class RayConfig(_Section):
+    """Where the stages run. Every stage, the classifier and each pseudo-label round is one Ray Train
+    job; `num_workers: 0` is Ray Train's local mode (the loop runs in the driver process)."""
+
+    num_workers: int = Field(0, ge=0)
+    cpus_per_worker: float = Field(1.0, gt=0.0)
+    gpus_per_worker: float = Field(0.0, ge=0.0)
+    # None: start a Ray on this machine. A dashboard URL (http://head:8265): submit the training to that
+    # cluster through the Ray Jobs API (Ray Client cannot run Ray Train).
+    address: str | None = None
+    # CPUs of the local Ray (None: all of this machine's).
+    local_num_cpus: int | None = Field(None, ge=1)
+    # Checkpoints and the features the workers read: a local folder, or s3://bucket/prefix on a cluster.
+    storage_path: str = "artifacts/ray"
+    # S3-compatible endpoint (MinIO) for s3:// storage; credentials come from AWS_ACCESS_KEY_ID and
+    # AWS_SECRET_ACCESS_KEY, never from configuration.
+    s3_endpoint: str | None = None
+    max_failures: int = Field(2, ge=0)

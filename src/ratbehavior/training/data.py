@@ -14,6 +14,7 @@ from ratbehavior.config import Config
 from ratbehavior.data.dataset import SessionData
 from ratbehavior.model.losses import inverse_frequency_weights
 from ratbehavior.training.checkpoint import derived_seed
+from ratbehavior.training.distributed import shard
 from ratbehavior.training.windows import WindowDataset, session_indices
 
 Batch = dict[str, torch.Tensor]
@@ -92,7 +93,8 @@ class WindowSampler:
         return int((self.weights > 0).sum())
 
     def draw(self, n: int, generator: torch.Generator) -> Batch:
-        picked = torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        """This worker's share of a global batch of `n` windows (all of it in a single process)."""
+        picked = shard(torch.multinomial(self.weights, n, replacement=True, generator=generator))
         return default_collate([self.dataset[int(i)] for i in picked])
 
 

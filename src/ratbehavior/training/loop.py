@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 from ratbehavior.model.network import RatBehaviourNet
 from ratbehavior.training.checkpoint import Checkpoints, seed_everything
 from ratbehavior.training.config import StageConfig
+from ratbehavior.training.distributed import average_gradients, average_scalars, is_main
 
 Losses = dict[str, torch.Tensor]
 # Called at the start of each epoch with its generator; returns the step, which returns the losses
@@ -49,17 +50,22 @@ def run_stage(
         model.train()
         step = plan(epoch, generator)
         sums: dict[str, float] = {}
-        bar = tqdm(range(cfg.steps_per_epoch), desc=f"{name} {epoch + 1}/{cfg.epochs}", disable=not ctx.progress)
+        bar = tqdm(
+            range(cfg.steps_per_epoch),
+            desc=f"{name} {epoch + 1}/{cfg.epochs}",
+            disable=not (ctx.progress and is_main()),
+        )
         for _ in bar:
             losses = step()
             optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
+            average_gradients(params)
             torch.nn.utils.clip_grad_norm_(params, ctx.max_grad_norm)
             optimizer.step()
             for key, value in losses.items():
                 sums[key] = sums.get(key, 0.0) + float(value.detach())
             bar.set_postfix(loss=f"{float(losses['loss'].detach()):.3f}")
-        means = {key: value / cfg.steps_per_epoch for key, value in sums.items()}
+        means = average_scalars({key: value / cfg.steps_per_epoch for key, value in sums.items()})
         history.append(means)
         ctx.checkpoints.save(
             name,

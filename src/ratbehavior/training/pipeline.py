@@ -72,6 +72,15 @@ def _claim_checkpoints(
     marker.write_text(json.dumps(identity, indent=1) + "\n")
 
 
+def stage_names(cfg: Config) -> list[str]:
+    """The checkpointed steps of a training that do any work, in order: each is one Ray Train job
+    (a stage with no epochs needs none; the next job passes through it)."""
+    t = cfg.training
+    epochs = {"stage1": t.pretrain.epochs, "stage2": t.align.epochs, "stage3": t.finetune.epochs, "classifier": 1}
+    rounds = [f"{kind}_round{r}" for r in range(1, t.pseudo_labels.rounds + 1) for kind in ("stage3", "classifier")]
+    return [name for name, n in epochs.items() if n > 0] + rounds
+
+
 def train_model(
     sessions: Sequence[SessionData],
     cfg: Config,
@@ -79,14 +88,19 @@ def train_model(
     checkpoint_dir: Path | None = None,
     progress: bool = False,
     hooks: Sequence[EpochHook] = (),
-) -> TrainedModel:
-    """Train on `sessions` without the labels of `holdout_animals`. With `checkpoint_dir`, every stage
-    checkpoints there each epoch and a rerun resumes from the last checkpoint to the same result."""
+    checkpoints: Checkpoints | None = None,
+    stop_after: str | None = None,
+) -> TrainedModel | None:
+    """Train on `sessions` without the labels of `holdout_animals`. With `checkpoint_dir` (or another
+    `checkpoints` store), every stage checkpoints each epoch and a rerun resumes from the last
+    checkpoint to the same result; completed stages are loaded, not run. `stop_after` (a name of
+    `stage_names`) ends the training there and returns None: the Ray launcher runs one step per job."""
     started = time.perf_counter()
     check_sessions(sessions, holdout_animals)
-    _claim_checkpoints(checkpoint_dir, cfg, sessions, holdout_animals)
+    store = checkpoints or Checkpoints(checkpoint_dir)
+    _claim_checkpoints(store.folder, cfg, sessions, holdout_animals)
     t = cfg.training
-    ctx = TrainContext(cfg.seed, Checkpoints(checkpoint_dir), t.max_grad_norm, progress, list(hooks))
+    ctx = TrainContext(cfg.seed, store, t.max_grad_norm, progress, list(hooks))
     data = prepare_training_data(sessions, cfg, holdout_animals)
     if data.labelled_frames == 0:
         raise InputError("no labelled frames left for training once held-out animals and calibration are set aside")
@@ -97,11 +111,19 @@ def train_model(
 
     model.unfreeze_all()
     history["stage1"] = run_stage(ctx, "stage1", model, t.pretrain, pretrain_plan(model, stage_data, cfg))
+    if stop_after == "stage1":
+        return None
     model.freeze_encoders()
     history["stage2"] = run_stage(ctx, "stage2", model, t.align, align_plan(model, stage_data, cfg))
+    if stop_after == "stage2":
+        return None
     model.unfreeze_all()
     history["stage3"] = run_stage(ctx, "stage3", model, t.finetune, finetune_plan(model, stage_data, cfg))
+    if stop_after == "stage3":
+        return None
     history["classifier"], calibration = fit_classifier(ctx, "classifier", model, stage_data, data.calibration, cfg)
+    if stop_after == "classifier":
+        return None
 
     counts = []
     round_stage = t.finetune.model_copy(update={"epochs": t.pseudo_labels.finetune_epochs})
@@ -115,9 +137,13 @@ def train_model(
         history[f"stage3_round{r}"] = run_stage(
             ctx, f"stage3_round{r}", model, round_stage, finetune_plan(model, round_data, cfg)
         )
+        if stop_after == f"stage3_round{r}":
+            return None
         history[f"classifier_round{r}"], calibration = fit_classifier(
             ctx, f"classifier_round{r}", model, round_data, data.calibration, cfg
         )
+        if stop_after == f"classifier_round{r}":
+            return None
     model.eval()
     f = sessions[0].features
     return TrainedModel(

@@ -82,7 +82,7 @@ def pretrain_plan(model: RatBehaviourNet, data: StageData, cfg: Config) -> Epoch
     def plan(epoch: int, generator: torch.Generator) -> Callable[[], Losses]:
         def step() -> Losses:
             batch = windows.draw(batch_size, generator)
-            crops = augment.random_crop_pair(batch_size, data.window, s1.min_overlap, generator)
+            crops = augment.random_crop_pair(batch["pose"].shape[0], data.window, s1.min_overlap, generator)
             views = [dict(batch), dict(batch)]
             for key in TIME_KEYS:
                 views[0][key], views[1][key] = crops.views(batch[key])

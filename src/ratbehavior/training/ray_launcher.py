@@ -1,0 +1,178 @@
+"""Every step of a training as a Ray Train job: stage 1, 2, 3, the classifier and each pseudo-label round.
+
+The driver writes the features once to the storage URI and launches one `TorchTrainer` per step,
+each resuming from the previous step's last checkpoint. A checkpoint is the whole folder of stage
+files, so a job that fails mid-stage restarts (`FailureConfig`) from its last epoch, and the next
+job finds every earlier stage complete and only loads it. The same `train_model` runs in every
+worker: Ray adds placement, the process group, checkpoint storage and restarts, nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow.fs as pafs
+import torch
+
+from ratbehavior.config import Config
+from ratbehavior.data.dataset import SessionData, load_session, save_session
+from ratbehavior.training.checkpoint import Checkpoints
+from ratbehavior.training.config import RayConfig
+from ratbehavior.training.distributed import is_main
+from ratbehavior.training.loop import EpochHook
+from ratbehavior.training.pipeline import TrainedModel, stage_names, train_model
+
+
+def storage(ray_cfg: RayConfig) -> tuple[str, pafs.FileSystem | None]:
+    """(path, filesystem) for Ray's RunConfig: an absolute local folder, or bucket/prefix on S3."""
+    if ray_cfg.storage_path.startswith("s3://"):
+        filesystem = pafs.S3FileSystem(
+            endpoint_override=ray_cfg.s3_endpoint,
+            scheme="http" if (ray_cfg.s3_endpoint or "").startswith("http://") else "https",
+            access_key=os.environ.get("AWS_ACCESS_KEY_ID"),
+            secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
+        )
+        return ray_cfg.storage_path.removeprefix("s3://"), filesystem
+    return str(Path(ray_cfg.storage_path).resolve()), None
+
+
+def _copy(
+    source: str, destination: str, source_fs: pafs.FileSystem | None, destination_fs: pafs.FileSystem | None
+) -> None:
+    destination_fs = destination_fs or pafs.LocalFileSystem()
+    destination_fs.create_dir(destination, recursive=True)
+    pafs.copy_files(
+        source,
+        destination,
+        source_filesystem=source_fs or pafs.LocalFileSystem(),
+        destination_filesystem=destination_fs,
+    )
+
+
+def upload_features(sessions: Sequence[SessionData], ray_cfg: RayConfig, run_name: str) -> str:
+    """Write the featurised sessions where every worker can read them; returns their location."""
+    root, filesystem = storage(ray_cfg)
+    target = f"{root}/{run_name}/features"
+    with tempfile.TemporaryDirectory() as tmp:
+        for session in sessions:
+            save_session(session, Path(tmp))
+        (Path(tmp) / "sessions.txt").write_text("\n".join(s.session_id for s in sessions) + "\n")
+        _copy(tmp, target, None, filesystem)
+    return target
+
+
+def download_features(location: str, ray_cfg: RayConfig, folder: Path) -> list[SessionData]:
+    _copy(location, str(folder), storage(ray_cfg)[1], None)
+    return [load_session(folder, sid) for sid in (folder / "sessions.txt").read_text().split()]
+
+
+class RayCheckpoints(Checkpoints):
+    """Stage files in a worker-local folder, reported to Ray after every epoch: Ray persists the folder
+    to the run's storage and hands the latest one back to a restarted worker group."""
+
+    def save(self, stage: str, state: dict[str, Any]) -> None:
+        import ray.train
+
+        if is_main():
+            super().save(stage, state)
+        # Every worker reports (the call is a barrier); only rank 0 attaches the checkpoint.
+        checkpoint = ray.train.Checkpoint.from_directory(str(self.folder)) if is_main() else None
+        ray.train.report({"stage": stage, "epoch": state["epoch"]}, checkpoint=checkpoint)
+
+
+def worker_loop(loop_config: dict[str, Any]) -> None:
+    """What each Ray Train worker runs: fetch the features and the latest checkpoint, then train
+    up to and including this job's step."""
+    import ray.train
+
+    cfg = Config.model_validate(loop_config["config"])
+    if cfg.ray.num_workers > 0:
+        # A worker owns cpus_per_worker CPUs; torch's default of one thread per core would oversubscribe.
+        torch.set_num_threads(max(1, int(cfg.ray.cpus_per_worker)))
+    root, filesystem = storage(cfg.ray)
+    # Local mode reports the worker's folder as is (nothing is uploaded), so it must outlive the job:
+    # it sits in the run's storage. Real workers' folders are uploaded by Ray and then thrown away.
+    local_mode = cfg.ray.num_workers == 0 and filesystem is None
+    work = Path(root) / loop_config["run"] / f"local-{loop_config['step']}" if local_mode else Path(tempfile.mkdtemp())
+    try:
+        sessions = download_features(loop_config["features"], cfg.ray, work / "features")
+        # This job's own latest checkpoint after a restart, else where the previous step ended.
+        checkpoint = ray.train.get_checkpoint()
+        if checkpoint is None and loop_config["previous"]:
+            checkpoint = ray.train.Checkpoint(loop_config["previous"], filesystem=filesystem)
+        if checkpoint is not None:
+            checkpoint.to_directory(str(work / "checkpoints"))
+        train_model(
+            sessions, cfg, loop_config["holdout"], progress=loop_config["progress"], hooks=loop_config["hooks"],
+            checkpoints=RayCheckpoints(work / "checkpoints"), stop_after=loop_config["step"],
+        )  # fmt: skip
+    finally:
+        if not local_mode:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def ensure_ray(ray_cfg: RayConfig) -> None:
+    """Connect to the Ray this process belongs to (inside a Ray job), or start one on this machine:
+    no dashboard, no usage statistics."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if os.environ.get("RAY_ADDRESS"):
+        ray.init()
+    else:
+        ray.init(num_cpus=ray_cfg.local_num_cpus, include_dashboard=False, log_to_driver=False)
+
+
+def train_on_ray(
+    sessions: Sequence[SessionData],
+    cfg: Config,
+    holdout_animals: Sequence[str] = (),
+    run_name: str | None = None,
+    progress: bool = False,
+    hooks: Sequence[EpochHook] = (),
+) -> TrainedModel:
+    """`train_model`, one Ray Train job per step. `run_name` names the runs under the storage path.
+    `hooks` run in every worker after each epoch (they are pickled: plain functions)."""
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    ensure_ray(cfg.ray)
+    run_name = run_name or time.strftime("train-%Y%m%d-%H%M%S")
+    path, filesystem = storage(cfg.ray)
+    features = upload_features(sessions, cfg.ray, run_name)
+    previous = None
+    r = cfg.ray
+    resources = {"CPU": r.cpus_per_worker, **({"GPU": r.gpus_per_worker} if r.gpus_per_worker else {})}
+    for step in stage_names(cfg):
+        trainer = TorchTrainer(
+            worker_loop,
+            train_loop_config={
+                "config": cfg.model_dump(mode="json"), "features": features, "holdout": list(holdout_animals),
+                "step": step, "progress": progress, "run": run_name, "hooks": list(hooks),
+                "previous": None if previous is None else previous.path,
+            },
+            scaling_config=ScalingConfig(
+                num_workers=r.num_workers, use_gpu=r.gpus_per_worker > 0,
+                resources_per_worker=resources,
+            ),
+            run_config=RunConfig(
+                name=f"{run_name}-{step}", storage_path=path, storage_filesystem=filesystem,
+                failure_config=FailureConfig(max_failures=r.max_failures),
+                checkpoint_config=CheckpointConfig(num_to_keep=2),
+            ),
+        )  # fmt: skip
+        previous = trainer.fit().checkpoint
+    # Every step is complete in the last checkpoint: this only loads the weights and recomputes the
+    # calibration, exactly as the workers did.
+    with tempfile.TemporaryDirectory() as tmp:
+        previous.to_directory(tmp)
+        trained = train_model(sessions, cfg, holdout_animals, Path(tmp))
+    return trained
