@@ -87,9 +87,6 @@ class PathsConfig(_Section):
     data_root: Path = Path("data")
     features_dir: Path = Path("artifacts/features")
     validation_dir: Path = Path("artifacts/validation")
-    # Model directory written by `train` and work folders (checkpoints) of training runs.
-    model_dir: Path = Path("artifacts/model")
-    runs_dir: Path = Path("artifacts/runs")
 
 
 class Config(_Section):

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ratbehavior.cli.common import ConfigOption, SetOption, build_config, user_errors
+from ratbehavior.errors import InputError
 
 DataOption = Annotated[Path, typer.Option("--data", "-d", help="Dataset root holding sessions/<session_id>/.")]
 
@@ -26,19 +27,36 @@ def train(
         list[str] | None,
         typer.Option("--holdout-animal", help="Keep every label of this animal out of training (repeatable)."),
     ] = None,
-    checkpoints: Annotated[
-        Path | None, typer.Option(help="Checkpoint folder; a rerun resumes from it (default: <out>/checkpoints).")
+    run_name: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray run name under ray.storage_path; rerunning it resumes (default: from --out and config)."
+        ),
     ] = None,
 ) -> None:
-    """Three stages, classifier and pseudo-label rounds; writes a self-contained model directory."""
+    """Three stages, classifier and pseudo-label rounds, each a Ray Train job; writes a self-contained model
+    directory. With ray.address set, the whole command runs on that cluster through the Ray Jobs API."""
+    from ratbehavior.config import config_hash
     from ratbehavior.data.dataset import prepare_dataset
     from ratbehavior.inference import save_model_dir
-    from ratbehavior.training.pipeline import train_model
+    from ratbehavior.training.ray_launcher import submit_to_cluster, train_on_ray
 
+    holdout = holdout_animal or []
     with user_errors():
         cfg = build_config(config, overrides)
+        if cfg.ray.address:
+            argv = ["ratbehavior", "train", "--data", str(data), "--out", str(out)]
+            argv += ["--config", str(config)] if config else []
+            argv += [arg for o in overrides or [] for arg in ("--set", o)] + ["--set", "ray.address=null"]
+            argv += [arg for a in holdout for arg in ("--holdout-animal", a)]
+            job, status = submit_to_cluster(cfg.ray.address, argv)
+            if status != "SUCCEEDED":
+                raise InputError(f"Ray job {job} on {cfg.ray.address} ended {status}")
+            typer.echo(f"Ray job {job} {status}: model written to {out} on the cluster")
+            return
         sessions = prepare_dataset(data, cfg.data)
-        trained = train_model(sessions, cfg, holdout_animal or [], checkpoints or out / "checkpoints", progress=True)
+        name = run_name or f"{out.name}-{config_hash(cfg)[:8]}" + "".join(f"-{a}" for a in sorted(holdout))
+        trained = train_on_ray(sessions, cfg, holdout, run_name=name, progress=True)
         save_model_dir(trained, cfg, out)
     typer.echo(f"model written to {out} ({trained.seconds:.0f} s, {len(trained.slots)} sessions)")
 

@@ -10,6 +10,7 @@ worker: Ray adds placement, the process group, checkpoint storage and restarts, 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import tempfile
 import time
@@ -144,6 +145,7 @@ def train_on_ray(
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
+    started = time.perf_counter()
     ensure_ray(cfg.ray)
     run_name = run_name or time.strftime("train-%Y%m%d-%H%M%S")
     path, filesystem = storage(cfg.ray)
@@ -175,4 +177,26 @@ def train_on_ray(
     with tempfile.TemporaryDirectory() as tmp:
         previous.to_directory(tmp)
         trained = train_model(sessions, cfg, holdout_animals, Path(tmp))
+    trained.seconds = time.perf_counter() - started
     return trained
+
+
+def submit_to_cluster(address: str, entrypoint: list[str], poll_s: float = 5.0) -> tuple[str, str]:
+    """Run a `ratbehavior` command on a Ray cluster through the Jobs API and wait for it: the cluster's
+    image has the package, and the command's paths (data, storage) must be reachable from there.
+    Returns (job id, final status); the job's logs are printed as they arrive."""
+    from ray.job_submission import JobStatus, JobSubmissionClient
+
+    client = JobSubmissionClient(address)
+    job_id = client.submit_job(
+        entrypoint=shlex.join(entrypoint), runtime_env={"env_vars": {"RAY_USAGE_STATS_ENABLED": "0"}}
+    )
+    printed = 0
+    while True:
+        status = client.get_job_status(job_id)
+        logs = client.get_job_logs(job_id)
+        print(logs[printed:], end="", flush=True)
+        printed = len(logs)
+        if status in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED}:
+            return job_id, str(status)
+        time.sleep(poll_s)

@@ -1,0 +1,80 @@
+"""`ratbehavior train` with ray.address: the command runs on a real Ray cluster (a head node started
+here, dashboard on loopback) through the Ray Jobs API."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ratbehavior.cli import app
+from tests.e2e.test_data_pipeline import CI_CONFIG
+
+RAY = str(Path(sys.executable).parent / "ray")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def ray_head(tmp_path):
+    """A one-node cluster of its own (own ports, own temp dir), stopped by terminating its process
+    group: `ray stop` would also stop every other Ray on the machine."""
+    dashboard = _free_port()
+    # Ray puts Unix sockets under its temp dir, whose paths must stay under ~100 characters.
+    temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    # As in the project image, the cluster finds `ratbehavior` on its PATH.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "PATH": path, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    head = subprocess.Popen(
+        [
+            RAY, "start", "--head", "--block", "--num-cpus", "2", "--port", str(_free_port()),
+            "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard), "--include-dashboard", "true",
+            "--temp-dir", temp_dir, "--disable-usage-stats",
+        ],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    address = f"http://127.0.0.1:{dashboard}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{address}/api/version", timeout=2)
+            break
+        except OSError:
+            if time.monotonic() > deadline or head.poll() is not None:
+                head.kill()
+                pytest.fail("the Ray head did not come up")
+            time.sleep(1)
+    yield address
+    os.killpg(head.pid, 15)
+    head.wait(timeout=90)
+    shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_train_is_submitted_to_a_ray_cluster(ray_head, tmp_path, monkeypatch):
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    data, model = tmp_path / "data", tmp_path / "model"
+    runner = CliRunner()
+    result = runner.invoke(app, ["data", "simulate", "--out", str(data), "--config", str(CI_CONFIG)])
+    assert result.exit_code == 0, result.output
+    args = ["train", "--data", str(data), "--out", str(model), "--config", str(CI_CONFIG)]
+    settings = [
+        f"ray.address={ray_head}",
+        f"ray.storage_path={tmp_path / 'storage'}",
+        "training.pseudo_labels.rounds=0",
+    ]
+    result = runner.invoke(app, [*args, *(arg for s in settings for arg in ("--set", s))])
+    assert result.exit_code == 0, result.output
+    assert "SUCCEEDED" in result.output
+    assert (model / "model.json").is_file() and (model / "weights.pt").is_file()
