@@ -38,6 +38,7 @@ def storage(ray_cfg: RayConfig) -> tuple[str, pafs.FileSystem | None]:
             scheme="http" if (ray_cfg.s3_endpoint or "").startswith("http://") else "https",
             access_key=os.environ.get("AWS_ACCESS_KEY_ID"),
             secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
+            region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         )
         return ray_cfg.storage_path.removeprefix("s3://"), filesystem
     return str(Path(ray_cfg.storage_path).resolve()), None
@@ -54,6 +55,13 @@ def _copy(
         source_filesystem=source_fs or pafs.LocalFileSystem(),
         destination_filesystem=destination_fs,
     )
+
+
+def _s3_credentials() -> dict[str, str]:
+    """The driver's S3 credentials, for workers whose processes did not inherit its environment (a
+    local Ray started earlier). On a cluster the workers get them from a Secret and this adds nothing new."""
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    return {name: os.environ[name] for name in names if name in os.environ}
 
 
 def upload_features(sessions: Sequence[SessionData], ray_cfg: RayConfig, run_name: str) -> str:
@@ -98,9 +106,11 @@ def worker_loop(loop_config: dict[str, Any]) -> None:
         torch.set_num_threads(max(1, int(cfg.ray.cpus_per_worker)))
     root, filesystem = storage(cfg.ray)
     # Local mode reports the worker's folder as is (nothing is uploaded), so it must outlive the job:
-    # it sits in the run's storage. Real workers' folders are uploaded by Ray and then thrown away.
-    local_mode = cfg.ray.num_workers == 0 and filesystem is None
-    work = Path(root) / loop_config["run"] / f"local-{loop_config['step']}" if local_mode else Path(tempfile.mkdtemp())
+    # it sits in the run's storage when that is local. Real workers' folders are uploaded by Ray and
+    # then thrown away.
+    local_mode = cfg.ray.num_workers == 0
+    in_storage = local_mode and filesystem is None
+    work = Path(root) / loop_config["run"] / f"local-{loop_config['step']}" if in_storage else Path(tempfile.mkdtemp())
     try:
         sessions = download_features(loop_config["features"], cfg.ray, work / "features")
         # This job's own latest checkpoint after a restart, else where the previous step ended.
@@ -169,6 +179,7 @@ def train_on_ray(
                 name=f"{run_name}-{step}", storage_path=path, storage_filesystem=filesystem,
                 failure_config=FailureConfig(max_failures=r.max_failures),
                 checkpoint_config=CheckpointConfig(num_to_keep=2),
+                worker_runtime_env={"env_vars": _s3_credentials()} if filesystem is not None else None,
             ),
         )  # fmt: skip
         previous = trainer.fit().checkpoint
