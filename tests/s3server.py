@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import socket
 import subprocess
 import sys
@@ -69,8 +68,8 @@ def s3_server(folder: Path) -> Iterator[S3Server]:
     server = subprocess.Popen(
         [
             str(WEED), "server", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3",
-            f"-s3.port={s3_port}", "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={folder / 's3.json'}", f"-master.port={ports[0]}",
-            f"-volume.port={ports[1]}", f"-filer.port={ports[2]}",
+            f"-s3.port={s3_port}", "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={folder / 's3.json'}",
+            f"-master.port={ports[0]}", f"-volume.port={ports[1]}", f"-filer.port={ports[2]}",
         ],
         stdout=log, stderr=subprocess.STDOUT, cwd=folder,
     )  # fmt: skip
@@ -89,5 +88,5 @@ def s3_server(folder: Path) -> Iterator[S3Server]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        # The folder (data and weed.log) stays for pytest's tmp_path retention to clean up.
         log.close()
-        shutil.rmtree(folder / "data", ignore_errors=True)

@@ -3,7 +3,6 @@ here, dashboard on loopback) through the Ray Jobs API."""
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,21 +15,16 @@ from typer.testing import CliRunner
 
 from ratbehavior.cli import app
 from tests.e2e.test_data_pipeline import CI_CONFIG
+from tests.s3server import free_port
 
 RAY = str(Path(sys.executable).parent / "ray")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def ray_head(tmp_path):
     """A one-node cluster of its own (own ports, own temp dir), stopped by terminating its process
     group: `ray stop` would also stop every other Ray on the machine."""
-    dashboard = _free_port()
+    dashboard = free_port()
     # Ray puts Unix sockets under its temp dir, whose paths must stay under ~100 characters.
     temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     # As in the project image, the cluster finds `ratbehavior` on its PATH.
@@ -38,7 +32,7 @@ def ray_head(tmp_path):
     env = {**os.environ, "PATH": path, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
     head = subprocess.Popen(
         [
-            RAY, "start", "--head", "--block", "--num-cpus", "2", "--port", str(_free_port()),
+            RAY, "start", "--head", "--block", "--num-cpus", "2", "--port", str(free_port()),
             "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard), "--include-dashboard", "true",
             "--temp-dir", temp_dir, "--disable-usage-stats",
         ],
