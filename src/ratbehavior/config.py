@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ratbehavior.model.config import ModelConfig
+from ratbehavior.section import Section
 from ratbehavior.training.config import RayConfig, TrainingConfig
 
 DEFAULT_BODYPARTS: tuple[str, ...] = (
@@ -23,12 +24,7 @@ DEFAULT_BEHAVIOURS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-class _Section(BaseModel):
-    # A typo in a YAML key must fail loudly instead of silently keeping the default.
-    model_config = ConfigDict(extra="forbid")
-
-
-class DataConfig(_Section):
+class DataConfig(Section):
     grid_hz: float = 50.0
     bodyparts: list[str] = Field(default_factory=lambda: list(DEFAULT_BODYPARTS))
     behaviours: list[str] = Field(default_factory=lambda: list(DEFAULT_BEHAVIOURS))
@@ -40,7 +36,7 @@ class DataConfig(_Section):
     imu_max_gap_s: float = Field(0.2, gt=0.0)
 
 
-class SimulationConfig(_Section):
+class SimulationConfig(Section):
     """Knobs of the demo-dataset simulator (`ratbehavior data simulate`).
 
     The defaults are calibrated so that a per-frame classifier stays well below what a temporal
@@ -83,13 +79,13 @@ class SimulationConfig(_Section):
         return self.days_per_animal[animal % len(self.days_per_animal)]
 
 
-class PathsConfig(_Section):
+class PathsConfig(Section):
     data_root: Path = Path("data")
     features_dir: Path = Path("artifacts/features")
     validation_dir: Path = Path("artifacts/validation")
 
 
-class Config(_Section):
+class Config(Section):
     seed: int = 0
     data: DataConfig = Field(default_factory=DataConfig)
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)

@@ -33,8 +33,6 @@ def thin_labels(sessions: Sequence[SessionData], fraction: float, cfg: Config) -
 class LoaoRun:
     summary: dict[str, Any]
     predictions: dict[str, list[Prediction]]  # held-out animal -> its sessions' predictions
-    training_seconds: dict[str, float]
-    inference_fps: float
 
 
 def evaluate_loao(
@@ -74,4 +72,4 @@ def evaluate_loao(
     summary["training_seconds"] = seconds
     summary["inference_frames_per_s"] = frames / inference_time if inference_time else float("nan")
     summary["label_fraction"] = label_fraction
-    return LoaoRun(summary, predictions, seconds, summary["inference_frames_per_s"])
+    return LoaoRun(summary, predictions)

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from ratbehavior.section import Section
 
 
-class ModelConfig(BaseModel):
+class ModelConfig(Section):
     """Defaults are sized for CPU inference: at least 20,000 frames/s in eval on 2 cores (windows of
     256 frames, 32 at a time). The conv stack has one block per dilation, each d_model channels wide."""
-
-    # A typo in a YAML key must fail loudly instead of silently keeping the default.
-    model_config = ConfigDict(extra="forbid")
 
     # Width of each modality's encoder and of the fusion streams.
     d_model: int = Field(64, ge=8)

@@ -18,11 +18,10 @@ from ratbehavior.data.dataset import SessionData
 from ratbehavior.errors import InputError
 from ratbehavior.model.losses import inverse_frequency_weights, masked_bce_with_logits
 from ratbehavior.model.network import RatBehaviourNet
-from ratbehavior.model.sliding import FrameOutputs, run_session
 from ratbehavior.training.data import with_labels
 from ratbehavior.training.distributed import shard
 from ratbehavior.training.loop import EpochPlan, Losses, TrainContext, run_stage
-from ratbehavior.training.stages import StageData
+from ratbehavior.training.stages import StageData, session_outputs
 
 # Thresholds stay inside this range: on a handful of calibration frames the F1-optimal cut can sit
 # at an extreme that no new animal would share.
@@ -82,12 +81,6 @@ def _classifier_plan(
         return step
 
     return plan
-
-
-def session_outputs(
-    model: RatBehaviourNet, data: StageData, sessions: Sequence[SessionData], batch: int
-) -> list[FrameOutputs]:
-    return [run_session(model, s, data.slots[s.session_id], data.window, data.stride, batch) for s in sessions]
 
 
 def fit_classifier(

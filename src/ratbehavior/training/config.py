@@ -7,15 +7,12 @@ costs the same whatever the share of labelled frames, and the costs in the READM
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from ratbehavior.section import Section
 
 
-class _Section(BaseModel):
-    # A typo in a YAML key must fail loudly instead of silently keeping the default.
-    model_config = ConfigDict(extra="forbid")
-
-
-class StageConfig(_Section):
+class StageConfig(Section):
     epochs: int = Field(1, ge=0)
     steps_per_epoch: int = Field(40, ge=1)
     lr: float = Field(1e-3, gt=0.0)
@@ -85,7 +82,7 @@ class ClassifierConfig(StageConfig):
     calibration_block_s: float = Field(10.0, gt=0.0)
 
 
-class RoundsConfig(_Section):
+class RoundsConfig(Section):
     """Pseudo-label rounds: after the classifier, frames whose every behaviour is decided with at least
     this confidence become labels, and stage 3 (for `finetune_epochs`) and the classifier run again."""
 
@@ -94,7 +91,7 @@ class RoundsConfig(_Section):
     finetune_epochs: int = Field(2, ge=1)
 
 
-class TrainingConfig(_Section):
+class TrainingConfig(Section):
     window: int = Field(256, ge=8)
     stride: int = Field(128, ge=1)
     batch_size: int = Field(16, ge=2)
@@ -123,7 +120,7 @@ class TrainingConfig(_Section):
         return self
 
 
-class RayConfig(_Section):
+class RayConfig(Section):
     """Where the stages run. Every stage, the classifier and each pseudo-label round is one Ray Train
     job; `num_workers: 0` is Ray Train's local mode (the loop runs in the driver process)."""
 

@@ -3,7 +3,7 @@ which losses it feeds. Freezing is the caller's job (`RatBehaviourNet.freeze_enc
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +27,7 @@ from ratbehavior.model.losses import (
 )
 from ratbehavior.model.losses._masking import masked_mean
 from ratbehavior.model.network import MODALITIES, ModelOutput, RatBehaviourNet
-from ratbehavior.model.sliding import run_session
+from ratbehavior.model.sliding import FrameOutputs, run_session
 from ratbehavior.training.data import Batch, WindowSampler, balanced_sampler, uniform_sampler, with_labels
 from ratbehavior.training.loop import EpochPlan, Losses
 
@@ -58,11 +58,9 @@ def _concat(a: Batch, b: Batch) -> Batch:
 def _imputation_loss(out: ModelOutput) -> torch.Tensor:
     """Each imputer learns its modality's representation from the other one's, on frames with both."""
     both = (out.pose_mask & out.imu_mask).unsqueeze(-1)
-    terms = [
-        masked_mean((out.pose_from_imu - out.pose_repr.detach()).square(), both.expand_as(out.pose_repr)),
-        masked_mean((out.imu_from_pose - out.imu_repr.detach()).square(), both.expand_as(out.imu_repr)),
-    ]
-    return sum(terms, torch.zeros(()))
+    pose = masked_mean((out.pose_from_imu - out.pose_repr.detach()).square(), both.expand_as(out.pose_repr))
+    imu = masked_mean((out.imu_from_pose - out.imu_repr.detach()).square(), both.expand_as(out.imu_repr))
+    return pose + imu
 
 
 @dataclass
@@ -71,6 +69,13 @@ class StageData:
     slots: dict[str, int]
     window: int
     stride: int
+
+
+def session_outputs(
+    model: RatBehaviourNet, data: StageData, sessions: Sequence[SessionData], batch: int
+) -> list[FrameOutputs]:
+    """The network over whole sessions, each through its own adapter slot."""
+    return [run_session(model, s, data.slots[s.session_id], data.window, data.stride, batch) for s in sessions]
 
 
 def pretrain_plan(model: RatBehaviourNet, data: StageData, cfg: Config) -> EpochPlan:
@@ -167,9 +172,7 @@ def prototype_pseudo_labels(
 ) -> tuple[list[SessionData], torch.Tensor]:
     """The sessions with unlabelled frames whose projection lies within `threshold` cosine similarity
     of a behaviour's prototype labelled as such, and the (C, P) prototypes of the labelled frames."""
-    outputs = [
-        run_session(model, s, data.slots[s.session_id], data.window, data.stride, batch_size) for s in data.sessions
-    ]
+    outputs = session_outputs(model, data, data.sessions, batch_size)
     projections = torch.from_numpy(np.concatenate([o.projection for o in outputs]))
     labels = torch.from_numpy(np.concatenate([s.labels for s in data.sessions]))
     mask = torch.from_numpy(
