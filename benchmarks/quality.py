@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ratbehavior.config import Config, load_config
+from ratbehavior.config import Config, config_hash, load_config
 from ratbehavior.data.dataset import load_feature_set
 from ratbehavior.data.versioning import read_data_version
 from ratbehavior.evaluation.baselines import random_forest_loao
@@ -133,7 +133,10 @@ def main(
         variant = load_config(config, overrides)
         started = time.perf_counter()
         run = evaluate_loao(sessions, variant, WORK / name, progress=True)
-        results["models"][name] = _entry(run.summary, time.perf_counter() - started)
+        # The configuration hash tells entries measured under older defaults from current ones.
+        results["models"][name] = _entry(run.summary, time.perf_counter() - started) | {
+            "config_hash": config_hash(variant)
+        }
         _save(results)
         console.print(_table(results))
     if "rf" in wanted:

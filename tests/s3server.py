@@ -87,6 +87,11 @@ def s3_server(folder: Path) -> Iterator[S3Server]:
         yield s3
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # It sometimes ignores SIGTERM while a client still holds connections open.
+            server.kill()
+            server.wait()
         # The folder (data and weed.log) stays for pytest's tmp_path retention to clean up.
         log.close()

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError
 
 from ratbehavior.model.config import ModelConfig
 from ratbehavior.section import Section
+from ratbehavior.tracking.config import TrackingConfig
 from ratbehavior.training.config import RayConfig, TrainingConfig
 
 DEFAULT_BODYPARTS: tuple[str, ...] = (
@@ -85,6 +86,11 @@ class PathsConfig(Section):
     validation_dir: Path = Path("artifacts/validation")
 
 
+class EvaluationConfig(Section):
+    # Label shares of the label-efficiency curve the workflow adds (each a full leave-one-animal-out).
+    label_fractions: list[float] = Field(default_factory=list)
+
+
 class Config(Section):
     seed: int = 0
     data: DataConfig = Field(default_factory=DataConfig)
@@ -93,6 +99,8 @@ class Config(Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     ray: RayConfig = Field(default_factory=RayConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
 
 class ConfigError(ValueError):

@@ -76,9 +76,16 @@ def save_model_dir(trained: TrainedModel, cfg: Config, out: Path, extra: dict[st
 
 
 def resolve_model(reference: str) -> Predictor:
-    """A model directory; registry URIs (models:/<name>@<alias>) are resolved by the tracking layer."""
+    """A model directory, or a registry URI (models:/<name>@<alias>) in the tracking store that
+    MLFLOW_TRACKING_URI names (else the default configuration's)."""
     if reference.startswith("models:/"):
-        raise ModelDirError(f"{reference}: registry models need MLflow tracking, not configured in this version")
+        import mlflow
+
+        from ratbehavior.tracking.registry import load_registered
+        from ratbehavior.tracking.runs import tracking_uri
+
+        mlflow.set_tracking_uri(tracking_uri(Config()))
+        return load_registered(reference)
     return load_model_dir(Path(reference))
 
 

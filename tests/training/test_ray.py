@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 
+import mlflow
 import pytest
 import torch
 
 from ratbehavior.model.network import build_model
+from ratbehavior.tracking.runs import StepRuns
 from ratbehavior.training import distributed
 from ratbehavior.training.checkpoint import seed_everything
 from ratbehavior.training.distributed import rank_and_world, shard
@@ -92,6 +94,17 @@ def test_a_worker_killed_mid_stage_resumes_from_the_last_checkpoint(local_ray, t
             marker.touch()
             os._exit(1)
 
-    resumed = _weights(train_on_ray(sessions, cfg, ["A2"], run_name="killed", hooks=[kill_worker_1_once]))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.MlflowClient(uri)
+    experiment = client.create_experiment("killed", (tmp_path / "mlartifacts").as_uri())
+    parent = client.create_run(experiment).info.run_id
+    steps = StepRuns(uri, experiment, parent)
+    trained = train_on_ray(sessions, cfg, ["A2"], run_name="killed", hooks=[kill_worker_1_once], step_runs=steps)
     assert marker.exists()
-    assert all(torch.equal(v, reference[k]) for k, v in resumed.items())
+    assert all(torch.equal(v, _weights(trained)[k]) for k, v in reference.items())
+    # Rank 0 logged into the runs the driver created: the restarted worker group made no second run,
+    # and the stage's every epoch is recorded.
+    runs = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent}'")
+    assert sorted(r.info.run_name for r in runs) == ["classifier", "stage3"]
+    stage3 = next(r for r in runs if r.info.run_name == "stage3")
+    assert {m.step for m in client.get_metric_history(stage3.info.run_id, "stage3/loss")} == {0, 1, 2}

@@ -6,6 +6,7 @@ import typer
 
 from ratbehavior.cli.data import app as data_app
 from ratbehavior.cli.model import evaluate, predict, train
+from ratbehavior.cli.tracking import models_app, reproduce, run
 
 app = typer.Typer(
     name="ratbehavior",
@@ -17,3 +18,6 @@ app.add_typer(data_app, name="data")
 app.command()(train)
 app.command()(predict)
 app.command()(evaluate)
+app.command()(run)
+app.command()(reproduce)
+app.add_typer(models_app, name="models")

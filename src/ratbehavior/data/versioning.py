@@ -106,3 +106,42 @@ def ensure_data(repo: Path, regenerate) -> str:
     dvc(repo, "commit", "--force", DVC_FILE)
     dvc(repo, "push", DVC_FILE)
     return "regenerated"
+
+
+def default_remote(repo: Path) -> tuple[str, dict[str, str]]:
+    """(name, settings) of the project's default DVC remote, as `dvc config --list` resolves them
+    (a local remote's path made absolute, config.local merged in)."""
+    listing = dvc(repo, "config", "--list", check=False)
+    if listing.returncode != 0:
+        raise DataVersionError(f"{repo}: not a DVC project")
+    entries = dict(line.split("=", 1) for line in listing.stdout.splitlines() if "=" in line)
+    name = entries.get("core.remote")
+    if not name:
+        raise DataVersionError(f"{repo}: no default DVC remote; add one with `dvc remote add -d`")
+    prefix = f"remote.{name}."
+    return name, {key.removeprefix(prefix): value for key, value in entries.items() if key.startswith(prefix)}
+
+
+def fetch_version(repo: Path, md5: str, destination: Path) -> Path:
+    """Bring data version `md5` from the project's DVC remote into `destination`/data, whatever the
+    workspace holds now. A throwaway DVC project at `destination` does the pull, because DVC refuses
+    a .dvc file in the project's git-ignored or DVC-internal folders; it shares the project's cache,
+    so a version already cached costs no download. Returns the data folder."""
+    _, remote = default_remote(repo)
+    cache = dvc(repo, "cache", "dir").stdout.strip()
+    destination.mkdir(parents=True, exist_ok=True)
+    if not (destination / ".dvc").is_dir():
+        dvc(destination, "init", "--no-scm", "-q")
+    dvc(destination, "config", "core.analytics", "false")
+    dvc(destination, "remote", "add", "--force", "--default", "source", remote.pop("url"))
+    for key, value in remote.items():
+        # --local: credentials the project keeps out of git stay out of the copy's shared config too.
+        dvc(destination, "remote", "modify", "--local", "source", key, value)
+    dvc(destination, "cache", "dir", cache)
+    (destination / DVC_FILE).write_text(yaml.safe_dump({"outs": [{"md5": md5, "hash": "md5", "path": "data"}]}))
+    pulled = dvc(destination, "pull", DVC_FILE, check=False)
+    data = destination / "data"
+    if pulled.returncode != 0 or workspace_md5(data) != md5:
+        reason = (pulled.stderr.strip() or pulled.stdout.strip()).splitlines()[-1:] or ["the pulled data differs"]
+        raise DataVersionError(f"data version {md5.removesuffix('.dir')[:12]} could not be fetched: {reason[0]}")
+    return data

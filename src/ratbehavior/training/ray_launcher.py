@@ -23,6 +23,7 @@ import torch
 
 from ratbehavior.config import Config
 from ratbehavior.data.dataset import SessionData, load_session, save_session
+from ratbehavior.tracking.runs import EpochLogger, StepRuns
 from ratbehavior.training.checkpoint import Checkpoints
 from ratbehavior.training.config import RayConfig
 from ratbehavior.training.distributed import is_main
@@ -149,9 +150,12 @@ def train_on_ray(
     run_name: str | None = None,
     progress: bool = False,
     hooks: Sequence[EpochHook] = (),
+    step_runs: StepRuns | None = None,
 ) -> TrainedModel:
     """`train_model`, one Ray Train job per step. `run_name` names the runs under the storage path.
-    `hooks` run in every worker after each epoch (they are pickled: plain functions)."""
+    `hooks` run in every worker after each epoch (they are pickled: plain functions). With
+    `step_runs`, the driver creates one tracking run per step and rank 0 logs the step's epoch
+    losses into it: a restarted worker group finds the same run id in its loop config."""
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
@@ -164,11 +168,13 @@ def train_on_ray(
     r = cfg.ray
     resources = {"CPU": r.cpus_per_worker, **({"GPU": r.gpus_per_worker} if r.gpus_per_worker else {})}
     for step in stage_names(cfg):
+        tracking_run = step_runs.start(step) if step_runs else None
+        step_hooks = [*hooks, *([EpochLogger(step_runs.uri, tracking_run)] if step_runs and tracking_run else [])]
         trainer = TorchTrainer(
             worker_loop,
             train_loop_config={
                 "config": cfg.model_dump(mode="json"), "features": features, "holdout": list(holdout_animals),
-                "step": step, "progress": progress, "run": run_name, "hooks": list(hooks),
+                "step": step, "progress": progress, "run": run_name, "hooks": step_hooks,
                 "previous": None if previous is None else previous.path,
             },
             scaling_config=ScalingConfig(
@@ -182,7 +188,15 @@ def train_on_ray(
                 worker_runtime_env={"env_vars": _s3_credentials()} if filesystem is not None else None,
             ),
         )  # fmt: skip
-        previous = trainer.fit().checkpoint
+        step_started = time.perf_counter()
+        try:
+            previous = trainer.fit().checkpoint
+        except BaseException:
+            if step_runs and tracking_run:
+                step_runs.finish(tracking_run, {}, failed=True)
+            raise
+        if step_runs and tracking_run:
+            step_runs.finish(tracking_run, {"seconds": time.perf_counter() - step_started})
     # Every step is complete in the last checkpoint: this only loads the weights and recomputes the
     # calibration, exactly as the workers did.
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,0 +1,74 @@
+"""Reproduce a recorded run: its data version fetched from the DVC remote by md5 (whatever the
+workspace holds now), its configuration and seed, trained again and compared metric by metric."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import yaml
+from mlflow.exceptions import MlflowException
+
+from ratbehavior.config import Config
+from ratbehavior.data.versioning import fetch_version
+from ratbehavior.errors import InputError
+from ratbehavior.workflow import TIME_PREFIX, WorkflowResult, run_workflow
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    original_run_id: str
+    result: WorkflowResult
+    # metric -> (original, reproduced) for every quality metric that differs; empty when reproduced.
+    differences: dict[str, tuple[float | None, float | None]]
+
+    @property
+    def exact(self) -> bool:
+        return not self.differences
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    """Exact equality: on CPU a reproduction must give the same bits. NaN (no frame to score) equals NaN."""
+    if a is None or b is None:
+        return a is b
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def _quality_metrics(run_id: str) -> dict[str, float]:
+    metrics = mlflow.MlflowClient().get_run(run_id).data.metrics
+    return {k: v for k, v in metrics.items() if not k.startswith(TIME_PREFIX)}
+
+
+def reproduce(run_id: str, cfg: Config, repo: Path, out: Path, progress: bool = True) -> Reproduction:
+    """`cfg` only says where tracking is; the run's own configuration is read back from the run."""
+    from ratbehavior.tracking.runs import setup_tracking
+
+    setup_tracking(cfg)
+    try:
+        original = mlflow.MlflowClient().get_run(run_id)
+    except MlflowException as err:
+        raise InputError(f"run {run_id}: {err.message}") from err
+    tags = original.data.tags
+    if "data_md5" not in tags:
+        raise InputError(f"run {run_id} records no data version (data_md5); it cannot be reproduced")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="config.yaml", dst_path=tmp)
+        recorded = Config.model_validate(yaml.safe_load(Path(path).read_text()))
+    data = fetch_version(repo, tags["data_md5"], out / "data-version")
+    folds = tags.get("folds")
+    result = run_workflow(
+        data, recorded, out, repo,
+        animals=folds.split(",") if folds else None,
+        extra_tags={"reproduces": run_id},
+        progress=progress,
+    )  # fmt: skip
+    before, after = _quality_metrics(run_id), _quality_metrics(result.run_id)
+    differences = {
+        key: (before.get(key), after.get(key))
+        for key in sorted(before.keys() | after.keys())
+        if not _same(before.get(key), after.get(key))
+    }
+    return Reproduction(run_id, result, differences)
