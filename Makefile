@@ -8,7 +8,7 @@ export DVC_NO_ANALYTICS := 1
 export MPLBACKEND := Agg
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup data run evaluate test lint clean
+.PHONY: setup data run repro evaluate test lint clean
 
 setup: $(VENV)/.installed
 
@@ -21,13 +21,15 @@ $(VENV)/.installed: pyproject.toml
 data: setup
 	ratbehavior data pull
 
+# The main job: the Kubeflow pipeline with the local runner (each component a subprocess here), a
+# local Ray, MLflow on SQLite (mlflow.db), the demo data from the DVC remote. Folds run two at a time,
+# so each torch process keeps to one thread instead of fighting the other for both cores.
 run: data
+	OMP_NUM_THREADS=1 ratbehavior pipeline run --arg config=configs/default.yaml
+
+# The DVC stages (validate, features, a model on all animals) without tracking or the gate.
+repro: data
 	dvc repro
-	@echo
-	@echo "validation report: artifacts/validation/report.json"
-	@echo "Data Docs:         artifacts/validation/data_docs/index.html"
-	@echo "features:          artifacts/features/manifest.json"
-	@echo "model:             artifacts/model (ratbehavior predict --model artifacts/model --session <dir> --out <csv>)"
 
 # Leave-one-animal-out of the default configuration: metrics.json and plots in artifacts/evaluation.
 evaluate: data
@@ -41,4 +43,4 @@ lint: setup
 	$(BIN)/ruff format --check src tests benchmarks
 
 clean:
-	rm -rf artifacts .pytest_cache
+	rm -rf artifacts .pytest_cache mlflow.db mlartifacts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import Field, ValidationError
@@ -87,8 +87,9 @@ class PathsConfig(Section):
 
 
 class EvaluationConfig(Section):
-    # Label shares of the label-efficiency curve the workflow adds (each a full leave-one-animal-out).
-    label_fractions: list[float] = Field(default_factory=list)
+    # Label shares for a label-efficiency table in the tracked workflow, each one more
+    # leave-one-animal-out (trained in-process); empty: no table.
+    label_fractions: list[Annotated[float, Field(gt=0.0, le=1.0)]] = Field(default_factory=list)
 
 
 class Config(Section):

@@ -26,7 +26,12 @@ def first_run(project, local_ray):
     mp = pytest.MonkeyPatch()
     mp.delenv("MLFLOW_TRACKING_URI", raising=False)
     result = run_workflow(
-        project.data, project.config(), project.root / "artifacts" / "run", project.root, ["R01"], progress=False
+        project.data,
+        project.config("evaluation.label_fractions=[0.5]"),
+        project.root / "artifacts" / "run",
+        project.root,
+        ["R01"],
+        progress=False,
     )
     yield result
     mp.undo()
@@ -56,7 +61,14 @@ def test_a_run_records_configuration_lineage_data_folds_steps_and_plots(project,
     artifacts = {a.path for a in client.list_artifacts(first_run.run_id, "evaluation")}
     assert {"evaluation/metrics.json", "evaluation/per_behaviour_f1.png", "evaluation/cooccurrence.png"} <= artifacts
     assert any(a.startswith("evaluation/ethogram_R01") for a in artifacts)
-    assert {a.path for a in client.list_artifacts(first_run.run_id)} >= {"config.yaml", "validation", "evaluation"}
+    assert {a.path for a in client.list_artifacts(first_run.run_id)} >= {
+        "config.yaml",
+        "validation",
+        "evaluation",
+        "label_efficiency.json",
+    }
+    (efficiency,) = client.get_metric_history(first_run.run_id, "label_efficiency.macro_f1")
+    assert efficiency.step == 50 and 0.0 <= efficiency.value <= 1.0
 
     children = _children(client, first_run.run_id)
     assert set(children) == {"fold-R01", "all-animals"}

@@ -6,7 +6,7 @@ import typer
 
 from ratbehavior.cli.data import app as data_app
 from ratbehavior.cli.model import evaluate, predict, train
-from ratbehavior.cli.tracking import models_app, reproduce, run
+from ratbehavior.cli.tracking import models_app, pipeline_app, reproduce, run
 
 app = typer.Typer(
     name="ratbehavior",
@@ -21,3 +21,4 @@ app.command()(evaluate)
 app.command()(run)
 app.command()(reproduce)
 app.add_typer(models_app, name="models")
+app.add_typer(pipeline_app, name="pipeline")

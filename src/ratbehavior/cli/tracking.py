@@ -9,6 +9,7 @@ import typer
 
 from ratbehavior.cli.common import ConfigOption, SetOption, build_config, user_errors
 from ratbehavior.cli.model import DataOption
+from ratbehavior.errors import InputError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -150,3 +151,86 @@ def rollback(
     with user_errors():
         version = rollback_version(_client(config), name)
     typer.echo(f"{name}@production -> version {version}")
+
+
+pipeline_app = typer.Typer(help="The Kubeflow pipeline: compile, run locally, submit.", no_args_is_help=True)
+ArgOption = Annotated[
+    list[str] | None,
+    typer.Option("--arg", "-a", help="Pipeline parameter name=value (repo, rev, config, overrides, ...; repeatable)."),
+]
+RoundsOption = Annotated[int | None, typer.Option(help="Pseudo-label rounds to unroll (default: the pipeline's).")]
+
+
+def _arguments(args: list[str] | None) -> dict[str, object]:
+    import json
+
+    arguments: dict[str, object] = {}
+    for item in args or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"--arg {item!r}: expected name=value")
+        arguments[key] = json.loads(value) if key == "animals" else value
+    return arguments
+
+
+@pipeline_app.command("compile")
+def compile_command(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="YAML to write (default: pipelines/training.yaml).")
+    ] = None,
+    rounds: RoundsOption = None,
+    image: Annotated[
+        str | None, typer.Option(help="Image of every component (default: ratbehavior:<version>).")
+    ] = None,
+) -> None:
+    """Write the compiled pipeline, the file to upload in the Kubeflow UI."""
+    from ratbehavior.kubeflow import COMPILED, compile_pipeline
+
+    with user_errors():
+        path = compile_pipeline(out or COMPILED, rounds, image)
+    typer.echo(f"wrote {path}")
+
+
+@pipeline_app.command("run")
+def run_pipeline(args: ArgOption = None, rounds: RoundsOption = None) -> None:
+    """Run the pipeline with Kubeflow's local runner on this machine, then report the gate and the registry."""
+    import mlflow
+
+    from ratbehavior.kubeflow import run_local
+    from ratbehavior.steps import pipeline_config
+    from ratbehavior.tracking.runs import setup_tracking, tracking_uri
+
+    with user_errors():
+        arguments = {"repo": str(Path.cwd()), **_arguments(args)}
+        run_local(arguments, rounds)
+        cfg = pipeline_config(
+            str(arguments["repo"]), str(arguments.get("config", "configs/default.yaml")),
+            str(arguments.get("overrides", "[]")), str(arguments.get("mlflow_uri", "")),
+        )  # fmt: skip
+    experiment = setup_tracking(cfg)
+    (latest,) = mlflow.search_runs(
+        [experiment], "tags.mlflow.parentRunId IS NULL", order_by=["start_time DESC"], max_results=1,
+        output_format="list",
+    )  # fmt: skip
+    tags, metrics = latest.data.tags, latest.data.metrics
+    typer.echo(f"run {latest.info.run_id}: leave-one-animal-out macro-F1 {metrics.get('macro_f1', float('nan')):.3f}")
+    typer.echo(f"gate: {tags.get('gate', 'not run')}")
+    version = tags.get("registered_version", "none")
+    typer.echo(
+        f"registered: {cfg.tracking.model_name} version {version}" if version.isdigit() else "registered: nothing"
+    )
+    typer.echo(f"browse: mlflow ui --backend-store-uri {tracking_uri(cfg)}")
+
+
+@pipeline_app.command("submit")
+def submit_pipeline(
+    host: Annotated[str, typer.Option("--host", help="Kubeflow Pipelines endpoint URL.")],
+    args: ArgOption = None,
+    run_name: Annotated[str | None, typer.Option(help="Name of the Kubeflow run.")] = None,
+) -> None:
+    """Upload pipelines/training.yaml to a Kubeflow endpoint and start a run with these parameters."""
+    from ratbehavior.kubeflow import submit
+
+    with user_errors():
+        run_id = submit(host, _arguments(args), run_name=run_name)
+    typer.echo(f"started Kubeflow run {run_id} on {host}")

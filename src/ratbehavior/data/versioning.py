@@ -145,3 +145,18 @@ def fetch_version(repo: Path, md5: str, destination: Path) -> Path:
         reason = (pulled.stderr.strip() or pulled.stdout.strip()).splitlines()[-1:] or ["the pulled data differs"]
         raise DataVersionError(f"data version {md5.removesuffix('.dir')[:12]} could not be fetched: {reason[0]}")
     return data
+
+
+def resolve_rev(repo: Path, rev: str) -> tuple[str, str]:
+    """(commit id, data md5) of a git revision: a moving name (a branch, HEAD) becomes the commit it
+    points to now, and that commit's data.dvc names the data version."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=repo, capture_output=True, text=True, check=False
+    )
+    if commit.returncode != 0:
+        raise DataVersionError(f"{repo}: {rev!r} is not a git revision")
+    sha = commit.stdout.strip()
+    shown = subprocess.run(["git", "show", f"{sha}:{DVC_FILE}"], cwd=repo, capture_output=True, text=True, check=False)
+    if shown.returncode != 0:
+        raise DataVersionError(f"{repo}: commit {sha[:12]} has no {DVC_FILE}")
+    return sha, yaml.safe_load(shown.stdout)["outs"][0]["md5"]

@@ -41,14 +41,17 @@ def score_fold(predictor: Predictor, test_sessions: Sequence[SessionData]) -> Fo
     """Predict the held-out animal's sessions and keep its annotated frames for scoring."""
     started = time.perf_counter()
     held = [predict_session(predictor, s) for s in test_sessions]
-    seconds = time.perf_counter() - started
+    return fold_score(held, time.perf_counter() - started)
+
+
+def fold_score(held: Sequence[Prediction], inference_seconds: float) -> FoldScore:
     labelled = [p.session.label_mask for p in held]
     result = FoldResult(
         y_true=np.concatenate([p.session.labels[m] for p, m in zip(held, labelled, strict=True)]),
         y_pred=np.concatenate([p.decisions[m] for p, m in zip(held, labelled, strict=True)]),
         video=np.concatenate([p.session.features.pose_mask[m] for p, m in zip(held, labelled, strict=True)]),
     )
-    return FoldScore(result, held, sum(p.session.frames.size for p in held), seconds)
+    return FoldScore(result, list(held), sum(p.session.frames.size for p in held), inference_seconds)
 
 
 @dataclass

@@ -15,7 +15,8 @@ from mlflow.exceptions import MlflowException
 from ratbehavior.config import Config
 from ratbehavior.data.versioning import fetch_version
 from ratbehavior.errors import InputError
-from ratbehavior.workflow import TIME_PREFIX, WorkflowResult, run_workflow
+from ratbehavior.steps import TIME_PREFIX
+from ratbehavior.workflow import WorkflowResult, run_workflow
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,71 @@ def ensure_ray(ray_cfg: RayConfig) -> None:
         ray.init(num_cpus=ray_cfg.local_num_cpus, include_dashboard=False, log_to_driver=False)
 
 
+def run_step(
+    step: str,
+    features: str,
+    cfg: Config,
+    holdout_animals: Sequence[str],
+    run_name: str,
+    previous: str | None,
+    progress: bool = False,
+    hooks: Sequence[EpochHook] = (),
+    step_runs: StepRuns | None = None,
+) -> str:
+    """One step of a training as one Ray Train job: the workers read the features at `features` and
+    resume from the checkpoint at `previous` (the last step's, None for the first). Returns the path
+    of this step's last checkpoint in the run's storage. With `step_runs`, the driver creates the
+    step's tracking run and rank 0 logs the epoch losses into it: a restarted worker group finds the
+    same run id in its loop config, so it never makes a second run."""
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    ensure_ray(cfg.ray)
+    path, filesystem = storage(cfg.ray)
+    r = cfg.ray
+    resources = {"CPU": r.cpus_per_worker, **({"GPU": r.gpus_per_worker} if r.gpus_per_worker else {})}
+    tracking_run = step_runs.start(step) if step_runs else None
+    step_hooks = [*hooks, *([EpochLogger(step_runs.uri, tracking_run)] if step_runs and tracking_run else [])]
+    trainer = TorchTrainer(
+        worker_loop,
+        train_loop_config={
+            "config": cfg.model_dump(mode="json"), "features": features, "holdout": list(holdout_animals),
+            "step": step, "progress": progress, "run": run_name, "hooks": step_hooks, "previous": previous,
+        },
+        scaling_config=ScalingConfig(
+            num_workers=r.num_workers, use_gpu=r.gpus_per_worker > 0, resources_per_worker=resources,
+        ),
+        run_config=RunConfig(
+            name=f"{run_name}-{step}", storage_path=path, storage_filesystem=filesystem,
+            failure_config=FailureConfig(max_failures=r.max_failures),
+            checkpoint_config=CheckpointConfig(num_to_keep=2),
+            worker_runtime_env={"env_vars": _s3_credentials()} if filesystem is not None else None,
+        ),
+    )  # fmt: skip
+    started = time.perf_counter()
+    try:
+        checkpoint = trainer.fit().checkpoint
+    except BaseException:
+        if step_runs and tracking_run:
+            step_runs.finish(tracking_run, {}, failed=True)
+        raise
+    if step_runs and tracking_run:
+        step_runs.finish(tracking_run, {"seconds": time.perf_counter() - started})
+    return checkpoint.path
+
+
+def trained_from_checkpoint(
+    sessions: Sequence[SessionData], cfg: Config, holdout_animals: Sequence[str], checkpoint: str
+) -> TrainedModel:
+    """The model a training's last checkpoint holds. Every step is complete there, so this only loads
+    the weights and recomputes the calibration, exactly as the workers did."""
+    import ray.train
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ray.train.Checkpoint(checkpoint, filesystem=storage(cfg.ray)[1]).to_directory(tmp)
+        return train_model(sessions, cfg, holdout_animals, Path(tmp))
+
+
 def train_on_ray(
     sessions: Sequence[SessionData],
     cfg: Config,
@@ -152,56 +217,16 @@ def train_on_ray(
     hooks: Sequence[EpochHook] = (),
     step_runs: StepRuns | None = None,
 ) -> TrainedModel:
-    """`train_model`, one Ray Train job per step. `run_name` names the runs under the storage path.
-    `hooks` run in every worker after each epoch (they are pickled: plain functions). With
-    `step_runs`, the driver creates one tracking run per step and rank 0 logs the step's epoch
-    losses into it: a restarted worker group finds the same run id in its loop config."""
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-    from ray.train.torch import TorchTrainer
-
+    """`train_model`, one Ray Train job per step (`run_step`). `run_name` names the runs under the
+    storage path. `hooks` run in every worker after each epoch (they are pickled: plain functions)."""
     started = time.perf_counter()
     ensure_ray(cfg.ray)
     run_name = run_name or time.strftime("train-%Y%m%d-%H%M%S")
-    path, filesystem = storage(cfg.ray)
     features = upload_features(sessions, cfg.ray, run_name)
     previous = None
-    r = cfg.ray
-    resources = {"CPU": r.cpus_per_worker, **({"GPU": r.gpus_per_worker} if r.gpus_per_worker else {})}
     for step in stage_names(cfg):
-        tracking_run = step_runs.start(step) if step_runs else None
-        step_hooks = [*hooks, *([EpochLogger(step_runs.uri, tracking_run)] if step_runs and tracking_run else [])]
-        trainer = TorchTrainer(
-            worker_loop,
-            train_loop_config={
-                "config": cfg.model_dump(mode="json"), "features": features, "holdout": list(holdout_animals),
-                "step": step, "progress": progress, "run": run_name, "hooks": step_hooks,
-                "previous": None if previous is None else previous.path,
-            },
-            scaling_config=ScalingConfig(
-                num_workers=r.num_workers, use_gpu=r.gpus_per_worker > 0,
-                resources_per_worker=resources,
-            ),
-            run_config=RunConfig(
-                name=f"{run_name}-{step}", storage_path=path, storage_filesystem=filesystem,
-                failure_config=FailureConfig(max_failures=r.max_failures),
-                checkpoint_config=CheckpointConfig(num_to_keep=2),
-                worker_runtime_env={"env_vars": _s3_credentials()} if filesystem is not None else None,
-            ),
-        )  # fmt: skip
-        step_started = time.perf_counter()
-        try:
-            previous = trainer.fit().checkpoint
-        except BaseException:
-            if step_runs and tracking_run:
-                step_runs.finish(tracking_run, {}, failed=True)
-            raise
-        if step_runs and tracking_run:
-            step_runs.finish(tracking_run, {"seconds": time.perf_counter() - step_started})
-    # Every step is complete in the last checkpoint: this only loads the weights and recomputes the
-    # calibration, exactly as the workers did.
-    with tempfile.TemporaryDirectory() as tmp:
-        previous.to_directory(tmp)
-        trained = train_model(sessions, cfg, holdout_animals, Path(tmp))
+        previous = run_step(step, features, cfg, holdout_animals, run_name, previous, progress, hooks, step_runs)
+    trained = trained_from_checkpoint(sessions, cfg, holdout_animals, previous)
     trained.seconds = time.perf_counter() - started
     return trained
 

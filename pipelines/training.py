@@ -1,0 +1,75 @@
+"""The training pipeline: data version -> validation -> features -> leave-one-animal-out folds in
+parallel (each step a Ray Train job) and the model on all animals -> aggregate and gate -> register.
+
+`ratbehavior pipeline compile` writes pipelines/training.yaml, the file a user uploads to the
+Kubeflow UI; `ratbehavior pipeline run` runs this function with Kubeflow's local runner.
+Pseudo-label rounds are unrolled at compile time (`build(rounds=...)`).
+"""
+
+import components as c
+from kfp import dsl
+
+DEFAULT_ROUNDS = 1
+
+
+def _train_chain(common: dict, fold_run_id, held_out, rounds: int):
+    """Stage 1, 2, 3, the classifier and `rounds` pseudo-label rounds of one fold; returns the last task."""
+    task = c.stage1(**common, fold_run_id=fold_run_id, held_out=held_out).set_display_name("stage 1")
+    for component, name in ((c.stage2, "stage 2"), (c.stage3, "stage 3"), (c.classifier, "classifier")):
+        task = component(**common, fold_run_id=fold_run_id, held_out=held_out, previous=task.output)
+        task.set_display_name(name)
+    for r in range(1, rounds + 1):
+        task = c.pseudo_label_round(
+            **common, fold_run_id=fold_run_id, held_out=held_out, previous=task.output, round_number=r
+        ).set_display_name(f"pseudo-label round {r}")
+    return task
+
+
+def build(rounds: int = DEFAULT_ROUNDS):
+    @dsl.pipeline(name="ratbehavior-training", description="Leave-one-animal-out, gate, register.")
+    def training(
+        repo: str = ".",
+        rev: str = "HEAD",
+        config: str = "configs/default.yaml",
+        overrides: str = "[]",
+        animals: list = [],  # noqa: B006 -- KFP reads the default from the signature; empty: every animal
+        mlflow_uri: str = "",
+        workdir: str = "artifacts/pipeline",
+    ) -> None:
+        version = c.resolve_data_version(repo=repo, rev=rev).set_caching_options(False)
+        data = c.fetch_data(repo=repo, data_md5=version.outputs["data_md5"], workdir=workdir)
+        common = {"repo": repo, "config": config, "overrides": overrides, "mlflow_uri": mlflow_uri}
+        run = c.start_run(
+            **common,
+            data_root=data.output,
+            commit=version.outputs["commit"],
+            kfp_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        ).set_caching_options(False)
+        validated = c.validate(**common, run_id=run.output, data_root=data.output, workdir=workdir)
+        features = c.build_features(**common, run_id=run.output, data_root=data.output, workdir=workdir)
+        features.after(validated)
+        folds = c.list_folds(run_id=run.output, features=features.output, animals=animals)
+        with dsl.ParallelFor(folds.output, parallelism=2, name="folds") as item:
+            fold = c.start_fold(**common, run_id=item.run_id, features=item.features, held_out=item.held_out)
+            trained = _train_chain(common, fold.output, item.held_out, rounds)
+            scored = c.evaluate_fold(
+                **common, run_id=item.run_id, fold_run_id=fold.output, features=item.features,
+                held_out=item.held_out, checkpoint=trained.output, workdir=workdir,
+            )  # fmt: skip
+        gate = c.aggregate(
+            **common, run_id=run.output, features=features.output, fold_files=dsl.Collected(scored.output),
+            workdir=workdir,
+        )  # fmt: skip
+        final = c.start_fold(**common, run_id=run.output, features=features.output, held_out="all-animals")
+        final.after(gate)
+        final_trained = _train_chain(common, final.output, "all-animals", rounds)
+        model = c.export_model(
+            **common, run_id=run.output, features=features.output, checkpoint=final_trained.output, workdir=workdir
+        )
+        with dsl.If(gate.output == True, name="gate-passed"):  # noqa: E712 -- a KFP condition, not a Python test
+            c.register(**common, run_id=run.output, model_uri=model.output)
+
+    return training
+
+
+training = build()
