@@ -42,36 +42,47 @@ def fetch_data(repo: str, data_md5: str, workdir: str) -> str:
 
 
 @_component
-def start_run(repo: str, config: str, overrides: str, mlflow_uri: str, data_root: str, commit: str,
-              kfp_run_id: str) -> str:  # fmt: skip
+def start_run(
+    repo: str,
+    config: str,
+    overrides: str,
+    mlflow_uri: str,
+    ray_address: str,
+    data_root: str,
+    commit: str,
+    kfp_run_id: str,
+) -> str:
     from pathlib import Path
 
     from ratbehavior import steps
 
-    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri)
+    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri, ray_address)
     # The data version's commit, which a moving rev resolved to, not whatever the checkout is on.
     tags = {"kfp_run_id": kfp_run_id, "git_commit": commit, "mlflow.source.git.commit": commit}
     return steps.start_run(cfg, Path(repo), Path(data_root), tags)
 
 
 @_component
-def validate(repo: str, config: str, overrides: str, mlflow_uri: str, run_id: str, data_root: str, workdir: str):
+def validate(
+    repo: str, config: str, overrides: str, mlflow_uri: str, ray_address: str, run_id: str, data_root: str, workdir: str
+):
     from pathlib import Path
 
     from ratbehavior import steps
 
-    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri)
+    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri, ray_address)
     steps.validate(run_id, cfg, Path(data_root), Path(repo) / workdir / run_id / "validation")
 
 
 @_component
-def build_features(repo: str, config: str, overrides: str, mlflow_uri: str, run_id: str, data_root: str,
-                   workdir: str) -> str:  # fmt: skip
+def build_features(
+    repo: str, config: str, overrides: str, mlflow_uri: str, ray_address: str, run_id: str, data_root: str, workdir: str
+) -> str:
     from pathlib import Path
 
     from ratbehavior import steps
 
-    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri)
+    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri, ray_address)
     return str(steps.features(run_id, cfg, Path(data_root), Path(repo) / workdir / run_id / "features"))
 
 
@@ -88,82 +99,96 @@ def list_folds(run_id: str, features: str, animals: list) -> list:
 
 
 @_component
-def start_fold(repo: str, config: str, overrides: str, mlflow_uri: str, run_id: str, features: str,
-               held_out: str) -> str:  # fmt: skip
+def start_fold(
+    repo: str, config: str, overrides: str, mlflow_uri: str, ray_address: str, run_id: str, features: str, held_out: str
+) -> str:
     from pathlib import Path
 
     from ratbehavior import steps
 
-    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri)
+    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri, ray_address)
     return steps.start_fold(run_id, cfg, Path(features), held_out)
 
 
 @_component
-def stage1(repo: str, config: str, overrides: str, mlflow_uri: str, fold_run_id: str, held_out: str) -> str:
+def train_step(
+    repo: str,
+    config: str,
+    overrides: str,
+    mlflow_uri: str,
+    ray_address: str,
+    fold_run_id: str,
+    held_out: str,
+    step: str,
+    previous: str,
+) -> str:
+    """Stage 1, 2, 3 or the classifier (`step`) as one Ray Train job; the pipeline shows each as its own task."""
     from ratbehavior import steps
 
-    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri)
-    return steps.train(fold_run_id, cfg, held_out, "stage1", "")
+    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri, ray_address)
+    return steps.train(fold_run_id, cfg, held_out, step, previous)
 
 
 @_component
-def stage2(repo: str, config: str, overrides: str, mlflow_uri: str, fold_run_id: str, held_out: str,
-           previous: str) -> str:  # fmt: skip
-    from ratbehavior import steps
-
-    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri)
-    return steps.train(fold_run_id, cfg, held_out, "stage2", previous)
-
-
-@_component
-def stage3(repo: str, config: str, overrides: str, mlflow_uri: str, fold_run_id: str, held_out: str,
-           previous: str) -> str:  # fmt: skip
-    from ratbehavior import steps
-
-    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri)
-    return steps.train(fold_run_id, cfg, held_out, "stage3", previous)
-
-
-@_component
-def classifier(repo: str, config: str, overrides: str, mlflow_uri: str, fold_run_id: str, held_out: str,
-               previous: str) -> str:  # fmt: skip
-    from ratbehavior import steps
-
-    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri)
-    return steps.train(fold_run_id, cfg, held_out, "classifier", previous)
-
-
-@_component
-def pseudo_label_round(repo: str, config: str, overrides: str, mlflow_uri: str, fold_run_id: str, held_out: str,
-                       previous: str, round_number: int) -> str:  # fmt: skip
+def pseudo_label_round(
+    repo: str,
+    config: str,
+    overrides: str,
+    mlflow_uri: str,
+    ray_address: str,
+    fold_run_id: str,
+    held_out: str,
+    previous: str,
+    round_number: int,
+) -> str:
     """Stage 3 on the confident pseudo-labels of the previous classifier, then the classifier again."""
     from ratbehavior import steps
 
-    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri)
+    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri, ray_address)
     tuned = steps.train(fold_run_id, cfg, held_out, f"stage3_round{round_number}", previous)
     return steps.train(fold_run_id, cfg, held_out, f"classifier_round{round_number}", tuned)
 
 
 @_component
-def evaluate_fold(repo: str, config: str, overrides: str, mlflow_uri: str, run_id: str, fold_run_id: str,
-                  features: str, held_out: str, checkpoint: str, workdir: str) -> str:  # fmt: skip
+def evaluate_fold(
+    repo: str,
+    config: str,
+    overrides: str,
+    mlflow_uri: str,
+    ray_address: str,
+    run_id: str,
+    fold_run_id: str,
+    features: str,
+    held_out: str,
+    checkpoint: str,
+    workdir: str,
+) -> str:
     from pathlib import Path
 
     from ratbehavior import steps
 
-    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri)
+    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri, ray_address)
     out = Path(repo) / workdir / run_id / "folds"
     return str(steps.evaluate_fold(fold_run_id, cfg, Path(features), held_out, checkpoint, out))
 
 
 @_component
-def aggregate(repo: str, config: str, overrides: str, mlflow_uri: str, run_id: str, features: str,
-              fold_files: list, workdir: str) -> bool:  # fmt: skip
+def aggregate(
+    repo: str,
+    config: str,
+    overrides: str,
+    mlflow_uri: str,
+    ray_address: str,
+    run_id: str,
+    features: str,
+    fold_files: list,
+    workdir: str,
+) -> bool:
     from pathlib import Path
 
     from ratbehavior import steps
 
-    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri)
+    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri, ray_address)
     out = Path(repo) / workdir / run_id / "evaluation"
     gate = steps.aggregate(run_id, cfg, Path(features), [Path(f) for f in fold_files], out)
     print(f"gate: {gate.verdict}")
@@ -171,21 +196,32 @@ def aggregate(repo: str, config: str, overrides: str, mlflow_uri: str, run_id: s
 
 
 @_component
-def export_model(repo: str, config: str, overrides: str, mlflow_uri: str, run_id: str, features: str,
-                 checkpoint: str, workdir: str) -> str:  # fmt: skip
+def export_model(
+    repo: str,
+    config: str,
+    overrides: str,
+    mlflow_uri: str,
+    ray_address: str,
+    run_id: str,
+    features: str,
+    checkpoint: str,
+    workdir: str,
+) -> str:
     from pathlib import Path
 
     from ratbehavior import steps
 
-    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri)
+    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri, ray_address)
     return steps.export_model(run_id, cfg, Path(features), checkpoint, Path(repo) / workdir / run_id / "model")
 
 
 @_component
-def register(repo: str, config: str, overrides: str, mlflow_uri: str, run_id: str, model_uri: str) -> str:
+def register(
+    repo: str, config: str, overrides: str, mlflow_uri: str, ray_address: str, run_id: str, model_uri: str
+) -> str:
     from ratbehavior import steps
 
-    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri)
+    cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri, ray_address)
     version = steps.register_model(run_id, cfg, model_uri)
     print(f"registered {cfg.tracking.model_name} version {version} (alias candidate)")
     return version

@@ -14,10 +14,16 @@ DEFAULT_ROUNDS = 1
 
 def _train_chain(common: dict, fold_run_id, held_out, rounds: int):
     """Stage 1, 2, 3, the classifier and `rounds` pseudo-label rounds of one fold; returns the last task."""
-    task = c.stage1(**common, fold_run_id=fold_run_id, held_out=held_out).set_display_name("stage 1")
-    for component, name in ((c.stage2, "stage 2"), (c.stage3, "stage 3"), (c.classifier, "classifier")):
-        task = component(**common, fold_run_id=fold_run_id, held_out=held_out, previous=task.output)
+    previous = ""
+    for step, name in (
+        ("stage1", "stage 1"),
+        ("stage2", "stage 2"),
+        ("stage3", "stage 3"),
+        ("classifier", "classifier"),
+    ):
+        task = c.train_step(**common, fold_run_id=fold_run_id, held_out=held_out, step=step, previous=previous)
         task.set_display_name(name)
+        previous = task.output
     for r in range(1, rounds + 1):
         task = c.pseudo_label_round(
             **common, fold_run_id=fold_run_id, held_out=held_out, previous=task.output, round_number=r
@@ -34,11 +40,15 @@ def build(rounds: int = DEFAULT_ROUNDS):
         overrides: str = "[]",
         animals: list = [],  # noqa: B006 -- KFP reads the default from the signature; empty: every animal
         mlflow_uri: str = "",
+        ray_address: str = "",
         workdir: str = "artifacts/pipeline",
     ) -> None:
         version = c.resolve_data_version(repo=repo, rev=rev).set_caching_options(False)
         data = c.fetch_data(repo=repo, data_md5=version.outputs["data_md5"], workdir=workdir)
-        common = {"repo": repo, "config": config, "overrides": overrides, "mlflow_uri": mlflow_uri}
+        common = {
+            "repo": repo, "config": config, "overrides": overrides, "mlflow_uri": mlflow_uri,
+            "ray_address": ray_address,
+        }  # fmt: skip
         run = c.start_run(
             **common,
             data_root=data.output,

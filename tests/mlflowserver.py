@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.s3server import ACCESS_KEY, SECRET_KEY, S3Server, free_port
+from tests.s3server import ACCESS_KEY, SECRET_KEY, S3Server, free_port, stop
 
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
 
@@ -69,9 +69,5 @@ def mlflow_server(backend_uri: str, artifacts: str, s3: S3Server, folder: Path) 
             time.sleep(0.5)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
         log.close()

@@ -42,6 +42,17 @@ def free_port_with_grpc_twin(rng: random.Random) -> int:
             return port
 
 
+def stop(server: subprocess.Popen) -> None:
+    """Terminate a test server; kill it if it ignores SIGTERM (SeaweedFS does while a client still
+    holds connections open)."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 @dataclass(frozen=True)
 class S3Server:
     endpoint: str
@@ -86,12 +97,6 @@ def s3_server(folder: Path) -> Iterator[S3Server]:
                 time.sleep(0.5)
         yield s3
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            # It sometimes ignores SIGTERM while a client still holds connections open.
-            server.kill()
-            server.wait()
+        stop(server)
         # The folder (data and weed.log) stays for pytest's tmp_path retention to clean up.
         log.close()

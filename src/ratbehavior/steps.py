@@ -30,7 +30,13 @@ from ratbehavior.tracking.pyfunc import log_model_dir
 from ratbehavior.tracking.registry import register
 from ratbehavior.tracking.runs import StepRuns, setup_tracking, tracking_uri
 from ratbehavior.training.pipeline import stage_names
-from ratbehavior.training.ray_launcher import run_step, storage, trained_from_checkpoint, upload_features
+from ratbehavior.training.ray_launcher import (
+    run_step,
+    storage,
+    submit_to_cluster,
+    trained_from_checkpoint,
+    upload_features,
+)
 from ratbehavior.validation import validate_dataset
 
 # Metrics that measure time, not quality: a reproduction compares every metric but these.
@@ -38,10 +44,12 @@ TIME_PREFIX = "time."
 ALL_ANIMALS = "all-animals"
 
 
-def pipeline_config(repo: str, config: str, overrides: str, mlflow_uri: str) -> Config:
+def pipeline_config(repo: str, config: str, overrides: str, mlflow_uri: str, ray_address: str = "") -> Config:
     """The configuration a pipeline step runs with: a YAML file of the project (relative to `repo`),
-    `overrides` a JSON list of section.key=value, and the pipeline's MLflow URI when one is given."""
+    `overrides` a JSON list of section.key=value, and the pipeline's MLflow URI and Ray cluster
+    address (Jobs API) when given."""
     extra = [f"tracking.uri={mlflow_uri}"] if mlflow_uri else []
+    extra += [f"ray.address={ray_address}"] if ray_address else []
     return load_config(Path(repo) / config, [*json.loads(overrides or "[]"), *extra])
 
 
@@ -144,11 +152,30 @@ def train(fold_run_id: str, cfg: Config, held_out: str, step: str, previous: str
     configuration gives no epochs passes the previous checkpoint on ("" before the first that has)."""
     if step not in stage_names(cfg):
         return previous or ""
+    if cfg.ray.address:
+        return _train_on_cluster(fold_run_id, cfg, held_out, step, previous)
     uri = tracking_uri(cfg)
     experiment_id = setup_tracking(cfg)
     location = f"{storage(cfg.ray)[0]}/{fold_run_id}/features"
     steps = StepRuns(uri, experiment_id, fold_run_id)
     return run_step(step, location, cfg, _holdout(held_out), fold_run_id, previous or None, progress, step_runs=steps)
+
+
+CHECKPOINT_MARK = "ratbehavior-checkpoint: "
+
+
+def _train_on_cluster(fold_run_id: str, cfg: Config, held_out: str, step: str, previous: str | None) -> str:
+    """The step as a Ray job on the cluster at `ray.address` (Jobs API): its driver runs `train` there,
+    on that cluster's Ray, and prints the checkpoint it ends with."""
+    on_cluster = cfg.model_copy(update={"ray": cfg.ray.model_copy(update={"address": None})})
+    request = {"fold_run_id": fold_run_id, "config": config_to_dict(on_cluster), "held_out": held_out,
+               "step": step, "previous": previous or ""}  # fmt: skip
+    entrypoint = ["python", "-m", "ratbehavior.remote_step", json.dumps(request)]
+    job, status, logs = submit_to_cluster(str(cfg.ray.address), entrypoint)
+    marked = [line.removeprefix(CHECKPOINT_MARK) for line in logs.splitlines() if line.startswith(CHECKPOINT_MARK)]
+    if status != "SUCCEEDED" or not marked:
+        raise InputError(f"Ray job {job} for {step} on {cfg.ray.address} ended {status}")
+    return marked[-1].strip()
 
 
 def _save_fold(path: Path, score: FoldScore, training_seconds: float) -> None:

@@ -35,6 +35,8 @@ def ray_head(tmp_path):
             RAY, "start", "--head", "--block", "--num-cpus", "2", "--port", str(free_port()),
             "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard), "--include-dashboard", "true",
             "--temp-dir", temp_dir, "--disable-usage-stats",
+            # Its own agent port too: another Ray on the machine (a local one) may hold the default.
+            "--dashboard-agent-listen-port", str(free_port()),
         ],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
@@ -72,3 +74,31 @@ def test_train_is_submitted_to_a_ray_cluster(ray_head, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "SUCCEEDED" in result.output
     assert (model / "model.json").is_file() and (model / "weights.pt").is_file()
+
+
+@pytest.mark.slow
+def test_a_pipeline_training_step_runs_on_the_cluster_and_logs_to_its_fold(ray_head, tmp_path, monkeypatch):
+    """With ray.address, a pipeline step is a Ray job on the cluster: the driver there trains, rank 0
+    logs into the step's run under the fold, and the submitter gets the checkpoint back."""
+    import mlflow
+
+    from ratbehavior import steps
+    from ratbehavior.config import load_config
+    from ratbehavior.data.simulate import simulate_dataset
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = load_config(CI_CONFIG, [
+        f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}", f"tracking.artifact_root={tmp_path / 'mlartifacts'}",
+        f"ray.storage_path={tmp_path / 'storage'}", "training.pseudo_labels.rounds=0",
+    ])  # fmt: skip
+    simulate_dataset(cfg.simulation, cfg.data, tmp_path / "data")
+    run = steps.start_run(cfg, tmp_path, tmp_path / "data")
+    features = steps.features(run, cfg, tmp_path / "data", tmp_path / "features")
+    fold = steps.start_fold(run, cfg, features, "R01")
+    on_cluster = cfg.model_copy(update={"ray": cfg.ray.model_copy(update={"address": ray_head})})
+    checkpoint = steps.train(fold, on_cluster, "R01", "stage1", None)
+    assert (Path(checkpoint) / "stage1.pt").is_file()
+    client = mlflow.MlflowClient(cfg.tracking.uri)
+    (step,) = client.search_runs([client.get_run(fold).info.experiment_id], f"tags.mlflow.parentRunId = '{fold}'")
+    assert step.info.run_name == "stage1" and "stage1/loss" in step.data.metrics

@@ -49,7 +49,7 @@ def train(
             argv += ["--config", str(config)] if config else []
             argv += [arg for o in overrides or [] for arg in ("--set", o)] + ["--set", "ray.address=null"]
             argv += [arg for a in holdout for arg in ("--holdout-animal", a)]
-            job, status = submit_to_cluster(cfg.ray.address, argv)
+            job, status, _ = submit_to_cluster(cfg.ray.address, argv)
             if status != "SUCCEEDED":
                 raise InputError(f"Ray job {job} on {cfg.ray.address} ended {status}")
             typer.echo(f"Ray job {job} {status}: model written to {out} on the cluster")

@@ -206,6 +206,7 @@ def run_pipeline(args: ArgOption = None, rounds: RoundsOption = None) -> None:
         cfg = pipeline_config(
             str(arguments["repo"]), str(arguments.get("config", "configs/default.yaml")),
             str(arguments.get("overrides", "[]")), str(arguments.get("mlflow_uri", "")),
+            str(arguments.get("ray_address", "")),
         )  # fmt: skip
     experiment = setup_tracking(cfg)
     (latest,) = mlflow.search_runs(

@@ -231,16 +231,25 @@ def train_on_ray(
     return trained
 
 
-def submit_to_cluster(address: str, entrypoint: list[str], poll_s: float = 5.0) -> tuple[str, str]:
+def submit_to_cluster(address: str, entrypoint: list[str], poll_s: float = 5.0) -> tuple[str, str, str]:
     """Run a `ratbehavior` command on a Ray cluster through the Jobs API and wait for it: the cluster's
     image has the package, and the command's paths (data, storage) must be reachable from there.
-    Returns (job id, final status); the job's logs are printed as they arrive."""
+    Returns (job id, final status, logs); the logs are also printed as they arrive."""
     from ray.job_submission import JobStatus, JobSubmissionClient
 
     client = JobSubmissionClient(address)
-    job_id = client.submit_job(
-        entrypoint=shlex.join(entrypoint), runtime_env={"env_vars": {"RAY_USAGE_STATS_ENABLED": "0"}}
-    )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            job_id = client.submit_job(
+                entrypoint=shlex.join(entrypoint), runtime_env={"env_vars": {"RAY_USAGE_STATS_ENABLED": "0"}}
+            )
+            break
+        except RuntimeError as err:
+            # A head that has just started answers before its job agent is up.
+            if "No available agent" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(poll_s)
     printed = 0
     while True:
         status = client.get_job_status(job_id)
@@ -248,5 +257,5 @@ def submit_to_cluster(address: str, entrypoint: list[str], poll_s: float = 5.0) 
         print(logs[printed:], end="", flush=True)
         printed = len(logs)
         if status in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED}:
-            return job_id, str(status)
+            return job_id, str(status), logs
         time.sleep(poll_s)
