@@ -171,7 +171,8 @@ def _train_on_cluster(fold_run_id: str, cfg: Config, held_out: str, step: str, p
     request = {"fold_run_id": fold_run_id, "config": config_to_dict(on_cluster), "held_out": held_out,
                "step": step, "previous": previous or ""}  # fmt: skip
     entrypoint = ["python", "-m", "ratbehavior.remote_step", json.dumps(request)]
-    job, status, logs = submit_to_cluster(str(cfg.ray.address), entrypoint)
+    # The store this side resolved (MLFLOW_TRACKING_URI or the configuration), not the cluster's environment's.
+    job, status, logs = submit_to_cluster(str(cfg.ray.address), entrypoint, {"MLFLOW_TRACKING_URI": tracking_uri(cfg)})
     marked = [line.removeprefix(CHECKPOINT_MARK) for line in logs.splitlines() if line.startswith(CHECKPOINT_MARK)]
     if status != "SUCCEEDED" or not marked:
         raise InputError(f"Ray job {job} for {step} on {cfg.ray.address} ended {status}")

@@ -29,7 +29,9 @@ def ray_head(tmp_path):
     temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     # As in the project image, the cluster finds `ratbehavior` on its PATH.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**os.environ, "PATH": path, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    # Without the tracking store earlier tests left in the environment (mlflow.set_tracking_uri sets it).
+    inherited = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env = {**inherited, "PATH": path, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
     head = subprocess.Popen(
         [
             RAY, "start", "--head", "--block", "--num-cpus", "2", "--port", str(free_port()),

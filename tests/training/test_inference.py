@@ -87,5 +87,5 @@ def test_adaptation_trains_only_the_new_sessions_adapter(trained, tmp_path):
 def test_model_directory_errors_are_one_line(tmp_path):
     with pytest.raises(ModelDirError, match="not a model directory"):
         load_model_dir(tmp_path)
-    with pytest.raises(ModelDirError, match="registry"):
-        resolve_model("models:/rat@production")
+    with pytest.raises(ModelDirError, match="not a model directory"):
+        resolve_model(str(tmp_path / "absent"))

@@ -33,7 +33,14 @@ def setup_tracking(cfg: Config) -> str:
     import mlflow
 
     uri = tracking_uri(cfg)
+    given = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
+    # MLflow also exports the URI to the environment; put back the user's, so that the variable keeps
+    # meaning "a server was given" for the next configuration this process loads.
+    if given is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = given
     client = mlflow.MlflowClient(uri)
     experiment = client.get_experiment_by_name(cfg.tracking.experiment)
     if experiment is not None:

@@ -231,7 +231,9 @@ def train_on_ray(
     return trained
 
 
-def submit_to_cluster(address: str, entrypoint: list[str], poll_s: float = 5.0) -> tuple[str, str, str]:
+def submit_to_cluster(
+    address: str, entrypoint: list[str], env: dict[str, str] | None = None, poll_s: float = 5.0
+) -> tuple[str, str, str]:
     """Run a `ratbehavior` command on a Ray cluster through the Jobs API and wait for it: the cluster's
     image has the package, and the command's paths (data, storage) must be reachable from there.
     Returns (job id, final status, logs); the logs are also printed as they arrive."""
@@ -242,7 +244,8 @@ def submit_to_cluster(address: str, entrypoint: list[str], poll_s: float = 5.0) 
     while True:
         try:
             job_id = client.submit_job(
-                entrypoint=shlex.join(entrypoint), runtime_env={"env_vars": {"RAY_USAGE_STATS_ENABLED": "0"}}
+                entrypoint=shlex.join(entrypoint),
+                runtime_env={"env_vars": {"RAY_USAGE_STATS_ENABLED": "0", **(env or {})}},
             )
             break
         except RuntimeError as err:
