@@ -7,6 +7,7 @@ import json
 
 import mlflow
 import pytest
+import torch
 
 from ratbehavior.data.versioning import read_data_version
 from ratbehavior.tracking.reproduce import reproduce
@@ -99,11 +100,22 @@ def test_reproduce_fetches_the_runs_data_version_and_gets_the_same_metrics(proje
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     original_md5 = read_data_version(project.root).md5
     assert project.record_data(simulation_seed=2) != original_md5  # the workspace now holds other data
-    reproduction = reproduce(first_run.run_id, project.config(), project.root, project.root / "artifacts" / "repro",
-                             progress=False)  # fmt: skip
+    recorded_threads = (
+        mlflow.MlflowClient(project.config().tracking.uri).get_run(first_run.run_id).data.tags["torch_threads"]
+    )
+    # This process now runs on another thread count: reproduce must use the recorded one, then restore.
+    other = 1 if recorded_threads != "1" else 2
+    threads = torch.get_num_threads()
+    torch.set_num_threads(other)
+    try:
+        reproduction = reproduce(first_run.run_id, project.config(), project.root, project.root / "artifacts" / "repro",
+                                 progress=False)  # fmt: skip
+        assert torch.get_num_threads() == other
+    finally:
+        torch.set_num_threads(threads)
     assert reproduction.exact, reproduction.differences
     client = mlflow.MlflowClient(project.config().tracking.uri)
     tags = client.get_run(reproduction.result.run_id).data.tags
-    assert tags["reproduces"] == first_run.run_id
+    assert tags["reproduces"] == first_run.run_id and tags["torch_threads"] == recorded_threads
     assert tags["data_md5"] == original_md5 != tags["data_dvc_md5"]
     assert reproduction.result.summary["macro_f1"] == first_run.summary["macro_f1"]

@@ -8,6 +8,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+import torch
+
 from ratbehavior.config import Config, config_hash
 from ratbehavior.data.versioning import DataVersionError, default_remote, read_data_version, workspace_md5
 
@@ -47,6 +49,9 @@ def lineage_tags(repo: Path, cfg: Config, data_root: Path) -> dict[str, str]:
         "data_remote": data_remote,
         "config_hash": config_hash(cfg),
         "seed": str(cfg.seed),
+        # On CPU the same seed gives the same weights only with the same thread count: torch's
+        # reductions split their sums by thread. `reproduce` trains again with this many.
+        "torch_threads": str(torch.get_num_threads()),
         "kfp_run_id": os.environ.get(KFP_RUN_ID_ENV, "none"),
         "image": os.environ.get(IMAGE_ENV, "none"),
     }

@@ -1,5 +1,5 @@
 """Reproduce a recorded run: its data version fetched from the DVC remote by md5 (whatever the
-workspace holds now), its configuration and seed, trained again and compared metric by metric."""
+workspace holds now), its configuration, seed and torch thread count, trained again and compared metric by metric."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
+import torch
 import yaml
 from mlflow.exceptions import MlflowException
 
@@ -60,12 +61,17 @@ def reproduce(run_id: str, cfg: Config, repo: Path, out: Path, progress: bool = 
         recorded = Config.model_validate(yaml.safe_load(Path(path).read_text()))
     data = fetch_version(repo, tags["data_md5"], out / "data-version")
     folds = tags.get("folds")
-    result = run_workflow(
-        data, recorded, out, repo,
-        animals=folds.split(",") if folds else None,
-        extra_tags={"reproduces": run_id},
-        progress=progress,
-    )  # fmt: skip
+    threads = torch.get_num_threads()
+    torch.set_num_threads(int(tags.get("torch_threads", threads)))
+    try:
+        result = run_workflow(
+            data, recorded, out, repo,
+            animals=folds.split(",") if folds else None,
+            extra_tags={"reproduces": run_id},
+            progress=progress,
+        )  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
     before, after = _quality_metrics(run_id), _quality_metrics(result.run_id)
     differences = {
         key: (before.get(key), after.get(key))
