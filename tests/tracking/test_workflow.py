@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ratbehavior.data.versioning import read_data_version
-from ratbehavior.tracking.reproduce import reproduce
+from ratbehavior.tracking.reproduce import reproduce, torch_threads
 from ratbehavior.training.pipeline import stage_names
 from ratbehavior.workflow import run_workflow
 from tests.tracking.project import make_project
@@ -105,14 +105,10 @@ def test_reproduce_fetches_the_runs_data_version_and_gets_the_same_metrics(proje
     )
     # This process now runs on another thread count: reproduce must use the recorded one, then restore.
     other = 1 if recorded_threads != "1" else 2
-    threads = torch.get_num_threads()
-    torch.set_num_threads(other)
-    try:
+    with torch_threads(other):
         reproduction = reproduce(first_run.run_id, project.config(), project.root, project.root / "artifacts" / "repro",
                                  progress=False)  # fmt: skip
         assert torch.get_num_threads() == other
-    finally:
-        torch.set_num_threads(threads)
     assert reproduction.exact, reproduction.differences
     client = mlflow.MlflowClient(project.config().tracking.uri)
     tags = client.get_run(reproduction.result.run_id).data.tags

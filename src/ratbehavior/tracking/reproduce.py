@@ -1,10 +1,13 @@
 """Reproduce a recorded run: its data version fetched from the DVC remote by md5 (whatever the
-workspace holds now), its configuration, seed and torch thread count, trained again and compared metric by metric."""
+workspace holds now), its configuration, seed and torch thread count, trained again and compared
+metric by metric."""
 
 from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +42,17 @@ def _same(a: float | None, b: float | None) -> bool:
     return a == b or (math.isnan(a) and math.isnan(b))
 
 
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with `n` torch threads, then give the caller back its own count."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _quality_metrics(run_id: str) -> dict[str, float]:
     metrics = mlflow.MlflowClient().get_run(run_id).data.metrics
     return {k: v for k, v in metrics.items() if not k.startswith(TIME_PREFIX)}
@@ -61,17 +75,13 @@ def reproduce(run_id: str, cfg: Config, repo: Path, out: Path, progress: bool = 
         recorded = Config.model_validate(yaml.safe_load(Path(path).read_text()))
     data = fetch_version(repo, tags["data_md5"], out / "data-version")
     folds = tags.get("folds")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(int(tags.get("torch_threads", threads)))
-    try:
+    with torch_threads(int(tags.get("torch_threads", torch.get_num_threads()))):
         result = run_workflow(
             data, recorded, out, repo,
             animals=folds.split(",") if folds else None,
             extra_tags={"reproduces": run_id},
             progress=progress,
         )  # fmt: skip
-    finally:
-        torch.set_num_threads(threads)
     before, after = _quality_metrics(run_id), _quality_metrics(result.run_id)
     differences = {
         key: (before.get(key), after.get(key))
