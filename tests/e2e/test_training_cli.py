@@ -43,10 +43,27 @@ def test_train_then_predict_an_unseen_animal(dataset, tmp_path):
     assert out.with_suffix(".ethogram.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_evaluate_leave_one_animal_out_writes_metrics_and_plots(dataset, tmp_path):
-    out = tmp_path / "evaluation"
+def test_training_again_under_the_same_name_returns_the_finished_model(dataset, tmp_path):
+    """Ray restores a run of the same name from its storage; when every step had finished, the
+    second training must still hand back the model (it used to end with no checkpoint)."""
+    args = ["--data", str(dataset), "--config", str(CI_CONFIG), "--holdout-animal", "R03"]
+    args += ["--set", f"ray.storage_path={tmp_path / 'ray'}"]
+    _run(["train", *args, "--out", str(tmp_path / "model")])
+    first = (tmp_path / "model" / "weights.pt").read_bytes()
+    _run(["train", *args, "--out", str(tmp_path / "model")])
+    assert (tmp_path / "model" / "weights.pt").read_bytes() == first
+
+
+@pytest.fixture(scope="module")
+def evaluated(dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("evaluation")
     cv = ["--cv", "leave-one-animal-out"]
     output = _run(["evaluate", "--data", str(dataset), *cv, "--out", str(out), "--config", str(CI_CONFIG)])
+    return out, output
+
+
+def test_evaluate_leave_one_animal_out_writes_metrics_and_plots(evaluated):
+    out, output = evaluated
     assert "macro-F1" in output
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["folds"]) == {"R01", "R02", "R03"}
@@ -56,6 +73,17 @@ def test_evaluate_leave_one_animal_out_writes_metrics_and_plots(dataset, tmp_pat
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
     assert len(list(out.glob("ethogram_*.png"))) == 3
     assert (out / "folds" / "fold-R01" / "stage3.pt").is_file()
+
+
+def test_folds_trained_in_parallel_processes_score_as_one_after_the_other(dataset, evaluated, tmp_path):
+    """The tests run torch on one thread (conftest), so both runs train every fold on one thread."""
+    sequential = json.loads((evaluated[0] / "metrics.json").read_text())
+    cv = ["--cv", "leave-one-animal-out", "--jobs", "2"]
+    _run(["evaluate", "--data", str(dataset), *cv, "--out", str(tmp_path), "--config", str(CI_CONFIG)])
+    parallel = json.loads((tmp_path / "metrics.json").read_text())
+    assert parallel["torch_threads"] == sequential["torch_threads"] == 1
+    for key in ("folds", "pooled", "with_video", "without_video", "macro_f1"):
+        assert parallel[key] == sequential[key], key
 
 
 def test_bad_inputs_exit_2_with_one_line(dataset, tmp_path):

@@ -86,14 +86,20 @@ class RayCheckpoints(Checkpoints):
     """Stage files in a worker-local folder, reported to Ray after every epoch: Ray persists the folder
     to the run's storage and hands the latest one back to a restarted worker group."""
 
-    def save(self, stage: str, state: dict[str, Any]) -> None:
-        import ray.train
+    reported = False
 
+    def save(self, stage: str, state: dict[str, Any]) -> None:
         if is_main():
             super().save(stage, state)
+        self.report({"stage": stage, "epoch": state["epoch"]})
+
+    def report(self, metrics: dict[str, Any]) -> None:
+        import ray.train
+
         # Every worker reports (the call is a barrier); only rank 0 attaches the checkpoint.
         checkpoint = ray.train.Checkpoint.from_directory(str(self.folder)) if is_main() else None
-        ray.train.report({"stage": stage, "epoch": state["epoch"]}, checkpoint=checkpoint)
+        ray.train.report(metrics, checkpoint=checkpoint)
+        self.reported = True
 
 
 def worker_loop(loop_config: dict[str, Any]) -> None:
@@ -120,10 +126,15 @@ def worker_loop(loop_config: dict[str, Any]) -> None:
             checkpoint = ray.train.Checkpoint(loop_config["previous"], filesystem=filesystem)
         if checkpoint is not None:
             checkpoint.to_directory(str(work / "checkpoints"))
+        checkpoints = RayCheckpoints(work / "checkpoints")
         train_model(
             sessions, cfg, loop_config["holdout"], progress=loop_config["progress"], hooks=loop_config["hooks"],
-            checkpoints=RayCheckpoints(work / "checkpoints"), stop_after=loop_config["step"],
+            checkpoints=checkpoints, stop_after=loop_config["step"],
         )  # fmt: skip
+        if not checkpoints.reported:
+            # Ray restored a run of the same name that had already finished this step: hand its
+            # checkpoint back, or the driver would get none.
+            checkpoints.report({"stage": loop_config["step"], "epoch": -1})
     finally:
         if not local_mode:
             shutil.rmtree(work, ignore_errors=True)
