@@ -1,7 +1,7 @@
 """Leave-one-animal-out quality of the full model and every baseline on the demo dataset, the
 label-efficiency curve, and inference speed.
 
-    .venv/bin/python benchmarks/quality.py [--only full --only rf ...] [--fraction 0.25 ...]
+    .venv/bin/python benchmarks/quality.py [--only full --only rf ...] [--fraction 0.25 ...] [--jobs 2]
 
 Needs the features of the recorded data version (`make run` or `dvc repro` builds them). Each entry
 is written to benchmarks/results/quality.json as soon as it is done, and each fold checkpoints under
@@ -58,6 +58,9 @@ def _entry(summary: dict[str, Any], seconds: float) -> dict[str, Any]:
         "per_behaviour_f1": {b: m["f1"] for b, m in summary["pooled"]["per_behaviour"].items()},
         "training_seconds": round(seconds, 1),
         "inference_frames_per_s": summary.get("inference_frames_per_s"),
+        "without_video_frames": summary["without_video"]["frames"],
+        "video_hidden_f1": summary.get("video_hidden", {}).get("macro_f1"),
+        "torch_threads": summary.get("torch_threads"),
     }
 
 
@@ -98,13 +101,16 @@ def _save(results: dict[str, Any]) -> None:
 
 def _table(results: dict[str, Any]) -> Table:
     table = Table(title="Leave-one-animal-out on the demo dataset (targets: macro-F1 >= 0.90, without video >= 0.85)")
-    for column in ("model", "macro-F1", "micro-F1", "worst animal", "F1 without video", "training s", "frames/s"):
+    columns = ("model", "macro-F1", "micro-F1", "worst animal", "F1 without video", "F1 video hidden", "training s",
+               "frames/s")  # fmt: skip
+    for column in columns:
         table.add_column(column)
     for name, e in results["models"].items():
-        fps = e.get("inference_frames_per_s")
+        fps, hidden = e.get("inference_frames_per_s"), e.get("video_hidden_f1")
         table.add_row(
             name, f"{e['macro_f1']:.3f}", f"{e['micro_f1']:.3f}", f"{e['worst_animal']} {e['worst_animal_f1']:.3f}",
-            f"{e['without_video_f1']:.3f}", f"{e['training_seconds']:.0f}", "" if fps is None else f"{fps:,.0f}",
+            f"{e['without_video_f1']:.3f}", "" if hidden is None else f"{hidden:.3f}", f"{e['training_seconds']:.0f}",
+            "" if fps is None else f"{fps:,.0f}",
         )  # fmt: skip
     return table
 
@@ -113,6 +119,7 @@ def main(
     config: Annotated[Path, typer.Option(help="Configuration of the full model.")] = REPO / "configs" / "default.yaml",
     only: Annotated[list[str] | None, typer.Option(help="Run only these entries (full, rf, pose_only, ...).")] = None,
     fraction: Annotated[list[float] | None, typer.Option(help="Label fractions for the curve.")] = None,
+    jobs: Annotated[int, typer.Option(help="Folds trained at once, each with its share of the threads.")] = 1,
 ) -> None:
     console = Console()
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -132,7 +139,7 @@ def main(
             continue
         variant = load_config(config, overrides)
         started = time.perf_counter()
-        run = evaluate_loao(sessions, variant, WORK / name, progress=True)
+        run = evaluate_loao(sessions, variant, WORK / name, progress=True, jobs=jobs)
         # The configuration hash tells entries measured under older defaults from current ones.
         results["models"][name] = _entry(run.summary, time.perf_counter() - started) | {
             "config_hash": config_hash(variant)
@@ -150,7 +157,9 @@ def main(
     if "curve" in wanted:
         for share in fraction or [0.05, 0.10, 0.25]:
             started = time.perf_counter()
-            run = evaluate_loao(sessions, cfg, WORK / f"labels-{share:g}", label_fraction=share, progress=True)
+            run = evaluate_loao(
+                sessions, cfg, WORK / f"labels-{share:g}", label_fraction=share, progress=True, jobs=jobs
+            )
             results["label_efficiency"][f"{share:g}"] = _entry(run.summary, time.perf_counter() - started)
             _save(results)
         if "full" in results["models"]:

@@ -20,7 +20,14 @@ import pandas as pd
 from ratbehavior.config import Config, config_to_dict, load_config
 from ratbehavior.data.dataset import SessionData, build_features, load_feature_set
 from ratbehavior.errors import InputError
-from ratbehavior.evaluation.loao import FoldScore, evaluate_loao, fold_score, score_fold, summarise_scores
+from ratbehavior.evaluation.loao import (
+    FoldScore,
+    evaluate_loao,
+    fold_score,
+    score_fold,
+    summarise_scores,
+    without_video,
+)
 from ratbehavior.evaluation.metrics import frame_metrics
 from ratbehavior.evaluation.report import write_evaluation
 from ratbehavior.inference import Prediction, predictor_of, save_model_dir
@@ -70,6 +77,8 @@ def summary_metrics(summary: dict) -> dict[str, float]:
         "worst_animal_f1": summary["worst_animal_f1"],
         "with_video_f1": summary["with_video"]["macro_f1"], "without_video_f1": summary["without_video"]["macro_f1"],
     }  # fmt: skip
+    if "video_hidden" in summary:
+        metrics["video_hidden_f1"] = summary["video_hidden"]["macro_f1"]
     metrics |= {f"fold_f1.{a}": m["macro_f1"] for a, m in summary["folds"].items()}
     metrics |= {f"f1.{b}": m["f1"] for b, m in summary["pooled"]["per_behaviour"].items()}
     metrics |= {f"{TIME_PREFIX}training_s.{a}": s for a, s in summary["training_seconds"].items()}
@@ -180,8 +189,9 @@ def _train_on_cluster(fold_run_id: str, cfg: Config, held_out: str, step: str, p
 
 
 def _save_fold(path: Path, score: FoldScore, training_seconds: float) -> None:
-    arrays = {f"{kind}/{p.session.session_id}": getattr(p, kind) for p in score.predictions
-              for kind in ("probabilities", "decisions")}  # fmt: skip
+    passes = {"": score.predictions, "video_hidden/": score.video_hidden or []}
+    arrays = {f"{prefix}{kind}/{p.session.session_id}": getattr(p, kind) for prefix, held in passes.items()
+              for p in held for kind in ("probabilities", "decisions")}  # fmt: skip
     np.savez_compressed(path, **arrays)
     meta = {"inference_seconds": score.inference_seconds, "training_seconds": training_seconds,
             "sessions": [p.session.session_id for p in score.predictions]}  # fmt: skip
@@ -191,10 +201,14 @@ def _save_fold(path: Path, score: FoldScore, training_seconds: float) -> None:
 def _load_fold(path: Path, sessions: dict[str, SessionData]) -> tuple[FoldScore, float]:
     meta = json.loads(path.with_suffix(".json").read_text())
     with np.load(path) as stored:
-        held = [
-            Prediction(sessions[i], stored[f"probabilities/{i}"], stored[f"decisions/{i}"]) for i in meta["sessions"]
-        ]
-    return fold_score(held, meta["inference_seconds"]), meta["training_seconds"]
+        held, hidden = (
+            [
+                Prediction(look(sessions[i]), stored[f"{prefix}probabilities/{i}"], stored[f"{prefix}decisions/{i}"])
+                for i in meta["sessions"]
+            ]
+            for prefix, look in (("", lambda s: s), ("video_hidden/", without_video))
+        )
+    return fold_score(held, meta["inference_seconds"], hidden), meta["training_seconds"]
 
 
 def evaluate_fold(fold_run_id: str, cfg: Config, features_dir: Path, held_out: str, checkpoint: str, out: Path) -> Path:

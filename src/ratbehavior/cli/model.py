@@ -107,6 +107,12 @@ def evaluate(
     animal: Annotated[
         list[str] | None, typer.Option("--animal", help="Only these folds (repeatable; default: every animal).")
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", min=1, help="Folds trained at once, each in its own process with its share of the threads."
+        ),
+    ] = 1,
 ) -> None:
     """For each animal: train without its labels, score its annotated frames; JSON and plots in --out."""
     from ratbehavior.data.dataset import prepare_dataset
@@ -116,11 +122,12 @@ def evaluate(
     with user_errors():
         cfg = build_config(config, overrides)
         sessions = prepare_dataset(data, cfg.data)
-        run = evaluate_loao(sessions, cfg, out / "folds", animal or None, progress=True)
+        run = evaluate_loao(sessions, cfg, out / "folds", animal or None, progress=True, jobs=jobs)
         write_evaluation(run, out, cfg.data.grid_hz)
     s = run.summary
     typer.echo(
         f"{cv.value}: macro-F1 {s['macro_f1']:.3f}, micro-F1 {s['micro_f1']:.3f}, worst animal {s['worst_animal']} "
-        f"{s['worst_animal_f1']:.3f}, without video {s['without_video']['macro_f1']:.3f}"
+        f"{s['worst_animal_f1']:.3f}, without video {s['without_video']['macro_f1']:.3f}, "
+        f"video hidden {s['video_hidden']['macro_f1']:.3f}"
     )
     typer.echo(f"wrote {out / 'metrics.json'}")

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.ndimage import uniform_filter1d
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import precision_recall_curve
+from sklearn.metrics import f1_score, precision_recall_curve
 
 from ratbehavior.config import Config
 from ratbehavior.data.dataset import SessionData
@@ -30,42 +31,80 @@ THRESHOLD_RANGE = (0.05, 0.95)
 
 @dataclass(frozen=True)
 class Calibration:
-    """p = sigmoid(scale * logit + bias) per behaviour (Platt scaling); on when p >= threshold."""
+    """Per behaviour: the logits averaged over a centred window of `window` frames (1: none), then
+    p = sigmoid(scale * logit + bias) (Platt scaling); on when p >= threshold."""
 
     scale: np.ndarray
     bias: np.ndarray
     threshold: np.ndarray
+    window: np.ndarray
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        return expit(self.scale * logits + self.bias).astype(np.float32)
+        """`logits`: (T, C) of one session, frames in time order."""
+        return expit(self.scale * smoothed(logits, self.window) + self.bias).astype(np.float32)
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
         return (probabilities >= self.threshold).astype(np.int8)
 
     def to_dict(self) -> dict[str, list[float]]:
-        return {"scale": self.scale.tolist(), "bias": self.bias.tolist(), "threshold": self.threshold.tolist()}
+        return {
+            "scale": self.scale.tolist(), "bias": self.bias.tolist(), "threshold": self.threshold.tolist(),
+            "window": self.window.tolist(),
+        }  # fmt: skip
 
     @classmethod
     def from_dict(cls, stored: dict[str, Any]) -> Calibration:
-        return cls(*(np.asarray(stored[k], dtype=np.float64) for k in ("scale", "bias", "threshold")))
+        scale, bias, threshold = (np.asarray(stored[k], dtype=np.float64) for k in ("scale", "bias", "threshold"))
+        # Model directories written before smoothing existed did not smooth.
+        window = np.asarray(stored.get("window", np.ones_like(scale)), dtype=np.int64)
+        return cls(scale, bias, threshold, window)
 
 
-def _platt(logit: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
-    """(scale, bias, threshold) for one behaviour; the identity and 0.5 when calibration frames
-    do not show both classes."""
+def smoothed(logits: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Each behaviour's logits averaged over its centred window."""
+    return np.stack([_moving_average(logits[:, c], int(w)) for c, w in enumerate(window)], axis=1)
+
+
+def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
+    """Centred moving average; the session's edges repeat."""
+    x = x.astype(np.float64)
+    return x if width <= 1 else uniform_filter1d(x, size=width, mode="nearest")
+
+
+def _kept(logits: Sequence[np.ndarray], keep: Sequence[np.ndarray], c: int, width: int) -> np.ndarray:
+    """Behaviour c's smoothed logits on the kept frames of every session."""
+    return np.concatenate([_moving_average(s[:, c], width)[k] for s, k in zip(logits, keep, strict=True)])
+
+
+def _platt(logit: np.ndarray, truth: np.ndarray) -> tuple[float, float, float, float]:
+    """(scale, bias, threshold, F1 at that threshold) for one behaviour; the identity, 0.5 and F1 0
+    when calibration frames do not show both classes."""
     if truth.size == 0 or truth.min() == truth.max():
-        return 1.0, 0.0, 0.5
+        return 1.0, 0.0, 0.5, 0.0
     fit = LogisticRegression(C=100.0).fit(logit[:, None], truth)
     scale, bias = float(fit.coef_[0, 0]), float(fit.intercept_[0])
-    precision, recall, cuts = precision_recall_curve(truth, expit(scale * logit + bias))
+    p = expit(scale * logit + bias)
+    precision, recall, cuts = precision_recall_curve(truth, p)
     f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
-    return scale, bias, float(np.clip(cuts[int(np.argmax(f1))], *THRESHOLD_RANGE))
+    threshold = float(np.clip(cuts[int(np.argmax(f1))], *THRESHOLD_RANGE))
+    return scale, bias, threshold, float(f1_score(truth, p >= threshold, zero_division=0))
 
 
-def calibrate(logits: np.ndarray, truth: np.ndarray) -> Calibration:
-    """Per behaviour: Platt scaling, then the threshold of best F1, on held-out labelled frames."""
-    fitted = np.array([_platt(logits[:, c], truth[:, c]) for c in range(logits.shape[1])]).reshape(-1, 3)
-    return Calibration(fitted[:, 0], fitted[:, 1], fitted[:, 2])
+def calibrate(
+    logits: Sequence[np.ndarray], truth: Sequence[np.ndarray], keep: Sequence[np.ndarray], windows: Sequence[int]
+) -> Calibration:
+    """Per behaviour, on held-out labelled frames: the smoothing window of best F1 among `windows`
+    (the shortest on ties), with its Platt scaling and threshold of best F1. `logits` are whole
+    sessions, so that smoothing sees each kept frame's neighbours; `keep` marks the frames scored."""
+    y = np.concatenate([t[k] for t, k in zip(truth, keep, strict=True)])
+    fitted = []
+    for c in range(y.shape[1]):
+        candidates = [(w, _platt(_kept(logits, keep, c, w), y[:, c])) for w in sorted(set(windows))]
+        # max keeps the first of equals: the shortest window.
+        window, fit = max(candidates, key=lambda candidate: candidate[1][3])
+        fitted.append((*fit[:3], window))
+    scale, bias, threshold, window = (np.array(column) for column in zip(*fitted, strict=True))
+    return Calibration(scale, bias, threshold, window.astype(np.int64))
 
 
 def _classifier_plan(
@@ -107,9 +146,7 @@ def fit_classifier(
     model.unfreeze_all()
     held = session_outputs(model, data, calibration, cfg.training.inference_batch)
     keep = [s.label_mask & o.valid for s, o in zip(calibration, held, strict=True)]
-    logits = np.concatenate([o.logits[k] for o, k in zip(held, keep, strict=True)])
-    truth = np.concatenate([s.labels[k] for s, k in zip(calibration, keep, strict=True)])
-    return history, calibrate(logits, truth)
+    return history, calibrate([o.logits for o in held], [s.labels for s in calibration], keep, c.smoothing_windows)
 
 
 def confident_pseudo_labels(

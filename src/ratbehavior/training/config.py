@@ -83,6 +83,15 @@ class ClassifierConfig(StageConfig):
     # Labelled frames are assigned to calibration in blocks this long, so that the two sides do not
     # share near-identical neighbouring frames.
     calibration_block_s: float = Field(10.0, gt=0.0)
+    # Candidate widths, in frames, of a centred moving average of each behaviour's logits; calibration
+    # picks one per behaviour (1: no smoothing). Odd, so that the window stays centred on its frame.
+    smoothing_windows: list[int] = Field(default_factory=lambda: [1, 5, 11, 25, 51], min_length=1)
+
+    @model_validator(mode="after")
+    def _odd_windows(self) -> ClassifierConfig:
+        if any(w < 1 or w % 2 == 0 for w in self.smoothing_windows):
+            raise ValueError(f"smoothing_windows {self.smoothing_windows} must all be odd and >= 1")
+        return self
 
 
 class RoundsConfig(Section):
