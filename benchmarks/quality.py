@@ -61,6 +61,7 @@ def _entry(summary: dict[str, Any], seconds: float) -> dict[str, Any]:
         "without_video_frames": summary["without_video"]["frames"],
         "video_hidden_f1": summary.get("video_hidden", {}).get("macro_f1"),
         "torch_threads": summary.get("torch_threads"),
+        "label_share_kept": summary.get("label_share_kept"),
     }
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from ratbehavior.errors import InputError
+from ratbehavior.evaluation.loao import thin_labels
 from ratbehavior.evaluation.metrics import frame_metrics
 from ratbehavior.inference import predict_session, predictor_of
 from ratbehavior.training.data import label_blocks, prepare_training_data
@@ -48,6 +49,23 @@ def test_label_blocks_take_whole_blocks_of_labelled_frames():
     assert set(np.flatnonzero(per_block)) <= set(np.flatnonzero(labelled_per_block))
     assert ((per_block == 0) | (per_block == labelled_per_block)).all()
     assert 0.2 < chosen.sum() / session.label_mask.sum() < 0.8
+
+
+def test_thinned_labels_leave_every_fold_frames_to_train_on():
+    """Sessions hold a few 10 s stretches of labels, as the demo data does. Drawn block by block at
+    10 %, most sessions kept no label and a fold could be left with none to train on."""
+    sessions = [toy_session(f"A{a}_D{d}", f"A{a}", frames=3000, seed=a + 7 * d, labelled=0.6)
+                for a in range(4) for d in range(2)]  # fmt: skip
+    cfg = tiny_config()
+    for fraction in (0.05, 0.1, 0.25):
+        thinned = thin_labels(sessions, fraction, cfg)
+        for before, after in zip(sessions, thinned, strict=True):
+            assert 0 < after.label_mask.sum() <= before.label_mask.sum()
+            assert not (after.label_mask & ~before.label_mask).any()
+        kept = sum(s.label_mask.sum() for s in thinned) / sum(s.label_mask.sum() for s in sessions)
+        assert fraction / 2 < kept < 2 * fraction
+        for held_out in ("A0", "A1", "A2", "A3"):
+            assert prepare_training_data(thinned, cfg, [held_out]).labelled_frames > 0
 
 
 def test_training_is_deterministic_by_seed(sessions):

@@ -34,12 +34,19 @@ def with_labels(session: SessionData, labels: np.ndarray, mask: np.ndarray) -> S
     return replace(session, labels=labels, label_mask=mask)
 
 
-def label_blocks(session: SessionData, fraction: float, block: int, seed: int, purpose: str) -> np.ndarray:
+def label_blocks(
+    session: SessionData, fraction: float, block: int, seed: int, purpose: str, exact: bool = False
+) -> np.ndarray:
     """(T,) bool: about `fraction` of the labelled frames, chosen in whole blocks of `block` frames so
-    that the chosen and the other frames share no near-identical neighbours; `purpose` names the draw."""
+    that the chosen and the other frames share no near-identical neighbours; `purpose` names the draw.
+    Each block is drawn on its own, unless `exact`: then round(fraction * blocks) of them, at least one."""
     blocks = np.unique(np.flatnonzero(session.label_mask) // block)
     rng = np.random.default_rng(derived_seed(seed, purpose, session.session_id))
-    chosen = blocks[rng.random(blocks.size) < fraction]
+    if exact:
+        count = min(blocks.size, max(1, round(fraction * blocks.size)))
+        chosen = rng.choice(blocks, size=count, replace=False)
+    else:
+        chosen = blocks[rng.random(blocks.size) < fraction]
     in_chosen = np.isin(np.arange(session.frames.size) // block, chosen)
     return session.label_mask & in_chosen
 
