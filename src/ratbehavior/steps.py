@@ -10,7 +10,7 @@ step's run by the launcher under its fold.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import mlflow
@@ -26,7 +26,6 @@ from ratbehavior.evaluation.loao import (
     fold_score,
     score_fold,
     summarise_scores,
-    without_video,
 )
 from ratbehavior.evaluation.metrics import frame_metrics
 from ratbehavior.evaluation.report import write_evaluation
@@ -36,6 +35,7 @@ from ratbehavior.tracking.lineage import lineage_tags
 from ratbehavior.tracking.pyfunc import log_model_dir
 from ratbehavior.tracking.registry import register
 from ratbehavior.tracking.runs import StepRuns, setup_tracking, tracking_uri
+from ratbehavior.training.data import restrict_modalities
 from ratbehavior.training.pipeline import stage_names
 from ratbehavior.training.ray_launcher import (
     run_step,
@@ -198,16 +198,20 @@ def _save_fold(path: Path, score: FoldScore, training_seconds: float) -> None:
     path.with_suffix(".json").write_text(json.dumps(meta))
 
 
+def _stored_predictions(stored: Mapping[str, np.ndarray], prefix: str, sessions: list[SessionData]) -> list[Prediction]:
+    return [
+        Prediction(s, stored[f"{prefix}probabilities/{s.session_id}"], stored[f"{prefix}decisions/{s.session_id}"])
+        for s in sessions
+    ]
+
+
 def _load_fold(path: Path, sessions: dict[str, SessionData]) -> tuple[FoldScore, float]:
     meta = json.loads(path.with_suffix(".json").read_text())
+    held_out = [sessions[i] for i in meta["sessions"]]
+    blind = [restrict_modalities(s, use_pose=False, use_imu=True) for s in held_out]
     with np.load(path) as stored:
-        held, hidden = (
-            [
-                Prediction(look(sessions[i]), stored[f"{prefix}probabilities/{i}"], stored[f"{prefix}decisions/{i}"])
-                for i in meta["sessions"]
-            ]
-            for prefix, look in (("", lambda s: s), ("video_hidden/", without_video))
-        )
+        held = _stored_predictions(stored, "", held_out)
+        hidden = _stored_predictions(stored, "video_hidden/", blind)
     return fold_score(held, meta["inference_seconds"], hidden), meta["training_seconds"]
 
 

@@ -20,7 +20,7 @@ from ratbehavior.data.dataset import SessionData
 from ratbehavior.evaluation.cv import leave_one_animal_out
 from ratbehavior.evaluation.metrics import FoldResult, summarise_folds
 from ratbehavior.inference import Prediction, Predictor, predict_session, predictor_of
-from ratbehavior.training.data import label_blocks
+from ratbehavior.training.data import label_blocks, restrict_modalities
 from ratbehavior.training.pipeline import train_model
 
 # Blocks of labels kept by the label-efficiency curve. Shorter than calibration's blocks: a session
@@ -50,21 +50,13 @@ class FoldScore:
     video_hidden: list[Prediction] | None = None  # the same sessions predicted with their video hidden
 
 
-def without_video(session: SessionData) -> SessionData:
-    """The session as if its video had failed throughout: no frame has pose."""
-    f = session.features
-    return replace(
-        session, features=replace(f, pose=np.full_like(f.pose, np.nan), pose_mask=np.zeros_like(f.pose_mask))
-    )
-
-
 def score_fold(predictor: Predictor, test_sessions: Sequence[SessionData]) -> FoldScore:
     """Predict the held-out animal's sessions, and again with their video hidden, and keep their
     annotated frames for scoring. Only the first pass is timed."""
     started = time.perf_counter()
     held = [predict_session(predictor, s) for s in test_sessions]
     seconds = time.perf_counter() - started
-    hidden = [predict_session(predictor, without_video(s)) for s in test_sessions]
+    hidden = [predict_session(predictor, restrict_modalities(s, use_pose=False, use_imu=True)) for s in test_sessions]
     return fold_score(held, seconds, hidden)
 
 
