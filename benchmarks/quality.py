@@ -121,6 +121,13 @@ def main(
     only: Annotated[list[str] | None, typer.Option(help="Run only these entries (full, rf, pose_only, ...).")] = None,
     fraction: Annotated[list[float] | None, typer.Option(help="Label fractions for the curve.")] = None,
     jobs: Annotated[int, typer.Option(help="Folds trained at once, each with its share of the threads.")] = 1,
+    rescore: Annotated[
+        bool,
+        typer.Option(
+            help="Score the folds checkpointed under the same configuration again without training; "
+            "the training time stays the one measured when they were trained."
+        ),
+    ] = False,
 ) -> None:
     console = Console()
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -141,10 +148,14 @@ def main(
         variant = load_config(config, overrides)
         started = time.perf_counter()
         run = evaluate_loao(sessions, variant, WORK / name, progress=True, jobs=jobs)
+        seconds = time.perf_counter() - started
         # The configuration hash tells entries measured under older defaults from current ones.
-        results["models"][name] = _entry(run.summary, time.perf_counter() - started) | {
-            "config_hash": config_hash(variant)
-        }
+        previous = results["models"].get(name, {})
+        if rescore:
+            if previous.get("config_hash") != config_hash(variant):
+                raise typer.BadParameter(f"--rescore: no {name} entry trained under this configuration to rescore")
+            seconds = previous["training_seconds"]
+        results["models"][name] = _entry(run.summary, seconds) | {"config_hash": config_hash(variant)}
         _save(results)
         console.print(_table(results))
     if "rf" in wanted:

@@ -124,6 +124,12 @@ def load_session_for(predictor: Predictor, session_dir: Path) -> SessionData:
                 f"its {modality} features do not match the model's (missing: {', '.join(missing) or 'none'}; "
                 "a different set of bodyparts or configuration?)",
             )
+    return session
+
+
+def model_view(predictor: Predictor, session: SessionData) -> SessionData:
+    """The session as the model was trained to see it: a pose-only or IMU-only model must not be fed
+    the other stream, whose encoder never learned (its untrained output would pass for evidence)."""
     t = predictor.config.training
     return restrict_modalities(session, t.use_pose, t.use_imu)
 
@@ -132,6 +138,7 @@ def adapt_to_session(predictor: Predictor, session: SessionData, steps: int, lr:
     """Unlabelled adaptation: a new adapter slot for the session, trained alone with the stage-1
     losses on the session's own frames; everything else stays as trained. Returns the slot."""
     model, cfg = predictor.model, predictor.config
+    session = model_view(predictor, session)
     slot = model.add_sessions(1)[0]
     handles = model.adapt_sessions([slot])
     try:
@@ -173,7 +180,7 @@ def predict_session(predictor: Predictor, session: SessionData, slot: int | None
     if slot is None:
         slot = predictor.slots.get(session.session_id, UNKNOWN_SESSION)
     t = predictor.config.training
-    out = run_session(predictor.model, session, slot, t.window, t.stride, t.inference_batch)
+    out = run_session(predictor.model, model_view(predictor, session), slot, t.window, t.stride, t.inference_batch)
     probabilities = predictor.calibration.probabilities(out.logits)
     return Prediction(session, probabilities, predictor.calibration.decide(probabilities))
 

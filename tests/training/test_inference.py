@@ -66,6 +66,21 @@ def test_a_session_the_model_never_saw_uses_the_unknown_slot(trained):
     assert not np.array_equal(known.probabilities, unknown.probabilities)
 
 
+@pytest.mark.parametrize("hidden", ["pose", "imu"])
+def test_a_single_modality_model_never_sees_the_other_stream(hidden):
+    """The pose-only and IMU-only baselines: what the unused stream carries must not move a prediction,
+    whichever way the session reaches the model (in memory, as leave-one-animal-out scores it)."""
+    cfg = tiny_config(f"training.use_{hidden}=false")
+    predictor = predictor_of(train_model(toy_dataset(), cfg, ["A2"]), cfg)
+    session = toy_session("B9_D1", "B9", seed=5)
+    f = session.features
+    other = np.random.default_rng(1).normal(0, 3, getattr(f, hidden).shape).astype(np.float32)
+    scrambled = replace(session, features=replace(f, **{hidden: other}))
+    np.testing.assert_array_equal(
+        predict_session(predictor, session).probabilities, predict_session(predictor, scrambled).probabilities
+    )
+
+
 def test_adaptation_trains_only_the_new_sessions_adapter(trained, tmp_path):
     model, cfg = trained
     save_model_dir(model, cfg, tmp_path / "m")
