@@ -1,10 +1,14 @@
-"""Per-behaviour calibration: Platt scaling, threshold and the smoothing window chosen on held-out frames."""
+"""Per-behaviour calibration: Platt scaling, threshold, the smoothing window and the minimum bout chosen
+on held-out frames."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from ratbehavior.training.classifier import Calibration, calibrate
+from ratbehavior.training.classifier import Calibration, calibrate, shortest_bouts
+from tests.training.toy import toy_session
 
 WINDOWS = [1, 5, 11, 25]
 
@@ -52,5 +56,53 @@ def test_calibration_round_trips_and_older_model_directories_load_unsmoothed():
     again = Calibration.from_dict(fitted.to_dict())
     np.testing.assert_array_equal(again.window, fitted.window)
     np.testing.assert_allclose(again.threshold, fitted.threshold)
-    older = {k: v for k, v in fitted.to_dict().items() if k != "window"}
+    older = {k: v for k, v in fitted.to_dict().items() if k not in ("window", "min_bout")}
     np.testing.assert_array_equal(Calibration.from_dict(older).window, [1, 1])
+    np.testing.assert_array_equal(Calibration.from_dict(older).min_bout, [1, 1])
+
+
+def _flickering(rng: np.random.Generator) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """One behaviour in bouts of 30 frames with clean logits, plus 3-frame bursts of confident false
+    alarms between them (the way a gait phase can pass for a jump)."""
+    logits, truth, keep = [], [], []
+    for _ in range(3):
+        y = np.zeros(2000, dtype=np.int8)
+        for start in range(0, 2000, 100):
+            y[start : start + 30] = 1
+        x = 4.0 * (2.0 * y - 1) + rng.normal(0, 0.5, y.size)
+        for start in rng.choice(np.arange(40, 2000 - 10, 100), size=8, replace=False):
+            x[start : start + 3] = 4.0
+        logits.append(x[:, None])
+        truth.append(y[:, None])
+        keep.append(np.ones(y.size, dtype=bool))
+    return logits, truth, keep
+
+
+def test_bursts_shorter_than_any_annotated_bout_are_dropped_and_longer_bouts_kept_whole():
+    fitted = calibrate(*_flickering(np.random.default_rng(0)), [1], min_bouts=[1, 3, 5, 9], shortest=np.array([30]))
+    assert fitted.min_bout[0] == 9, "the longest length that keeps calibration F1 at its best"
+    logits, truth, _ = _flickering(np.random.default_rng(1))
+    decided = np.concatenate([fitted.decide(fitted.probabilities(x)) for x in logits])
+    np.testing.assert_array_equal(decided, np.concatenate(truth))
+    unfiltered = calibrate(*_flickering(np.random.default_rng(0)), [1])
+    assert unfiltered.min_bout[0] == 1
+    assert np.concatenate([unfiltered.decide(unfiltered.probabilities(x)) for x in logits]).sum() > decided.sum()
+
+
+def test_the_minimum_bout_never_exceeds_the_shortest_annotated_bout():
+    capped = calibrate(*_flickering(np.random.default_rng(0)), [1], min_bouts=[1, 3, 5, 9], shortest=np.array([4]))
+    assert capped.min_bout[0] == 3
+    unknown = calibrate(*_flickering(np.random.default_rng(0)), [1], min_bouts=[1, 3, 5, 9], shortest=np.array([0]))
+    assert unknown.min_bout[0] == 1, "no complete annotated bout: nothing to bound it, so no filtering"
+
+
+def test_shortest_bouts_count_only_bouts_with_labelled_frames_on_both_sides():
+    session = toy_session("A0_D0", "A0", frames=60, labelled=1.0)
+    labels = np.zeros_like(session.labels)
+    labels[5:9, 0] = 1  # cut by the start of the labelled stretch: not counted
+    labels[20:32, 0] = 1  # 12 frames inside it
+    labels[40:46, 1] = 1  # 6 frames inside it
+    labels[52:55, 2] = 1  # runs into the unlabelled end
+    mask = np.zeros(60, dtype=bool)
+    mask[7:54] = True
+    np.testing.assert_array_equal(shortest_bouts([replace(session, labels=labels, label_mask=mask)]), [12, 6, 0])

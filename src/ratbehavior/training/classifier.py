@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.ndimage import uniform_filter1d
+from scipy.ndimage import binary_opening, uniform_filter1d
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_recall_curve
@@ -17,6 +17,7 @@ from sklearn.metrics import f1_score, precision_recall_curve
 from ratbehavior.config import Config
 from ratbehavior.data.dataset import SessionData
 from ratbehavior.errors import InputError
+from ratbehavior.evaluation.bouts import runs
 from ratbehavior.model.losses import inverse_frequency_weights, masked_bce_with_logits
 from ratbehavior.model.network import RatBehaviourNet
 from ratbehavior.training.data import with_labels
@@ -32,32 +33,39 @@ THRESHOLD_RANGE = (0.05, 0.95)
 @dataclass(frozen=True)
 class Calibration:
     """Per behaviour: the logits averaged over a centred window of `window` frames (1: none), then
-    p = sigmoid(scale * logit + bias) (Platt scaling); on when p >= threshold."""
+    p = sigmoid(scale * logit + bias) (Platt scaling); on when p >= threshold, in bouts of at least
+    `min_bout` frames (shorter ones are dropped)."""
 
     scale: np.ndarray
     bias: np.ndarray
     threshold: np.ndarray
     window: np.ndarray
+    min_bout: np.ndarray
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """`logits`: (T, C) of one session, frames in time order."""
         return expit(self.scale * smoothed(logits, self.window) + self.bias).astype(np.float32)
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
-        return (probabilities >= self.threshold).astype(np.int8)
+        """`probabilities`: (T, C) of one session, frames in time order."""
+        on = probabilities >= self.threshold
+        kept = [_without_short_bouts(on[:, c], int(k)) for c, k in enumerate(self.min_bout)]
+        return np.stack(kept, axis=1).astype(np.int8)
 
     def to_dict(self) -> dict[str, list[float]]:
         return {
             "scale": self.scale.tolist(), "bias": self.bias.tolist(), "threshold": self.threshold.tolist(),
-            "window": self.window.tolist(),
+            "window": self.window.tolist(), "min_bout": self.min_bout.tolist(),
         }  # fmt: skip
 
     @classmethod
     def from_dict(cls, stored: dict[str, Any]) -> Calibration:
         scale, bias, threshold = (np.asarray(stored[k], dtype=np.float64) for k in ("scale", "bias", "threshold"))
-        # Model directories written before smoothing existed did not smooth.
-        window = np.asarray(stored.get("window", np.ones_like(scale)), dtype=np.int64)
-        return cls(scale, bias, threshold, window)
+        # Model directories written before smoothing or bout filtering existed did neither.
+        window, min_bout = (
+            np.asarray(stored.get(k, np.ones_like(scale)), dtype=np.int64) for k in ("window", "min_bout")
+        )
+        return cls(scale, bias, threshold, window, min_bout)
 
 
 def smoothed(logits: np.ndarray, window: np.ndarray) -> np.ndarray:
@@ -69,6 +77,24 @@ def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
     """Centred moving average; the session's edges repeat."""
     x = x.astype(np.float64)
     return x if width <= 1 else uniform_filter1d(x, size=width, mode="nearest")
+
+
+def _without_short_bouts(on: np.ndarray, length: int) -> np.ndarray:
+    """A morphological opening: runs shorter than `length` frames vanish, longer ones stay whole."""
+    return on if length <= 1 else binary_opening(on, structure=np.ones(length, dtype=bool))
+
+
+def shortest_bouts(sessions: Sequence[SessionData]) -> np.ndarray:
+    """Per behaviour, the shortest bout the annotators marked, in frames: only bouts with labelled
+    frames on both sides count, since a labelled stretch's edge cuts a bout short. 0 when none."""
+    shortest = np.zeros(len(sessions[0].behaviours), dtype=np.int64)
+    for s in sessions:
+        labelled = np.concatenate([s.label_mask, [False]])
+        for c in range(shortest.size):
+            for start, stop in runs(s.labels[:, c] * s.label_mask):
+                if start > 0 and labelled[start - 1] and labelled[stop]:
+                    shortest[c] = stop - start if shortest[c] == 0 else min(shortest[c], stop - start)
+    return shortest
 
 
 def _kept(logits: Sequence[np.ndarray], keep: Sequence[np.ndarray], c: int, width: int) -> np.ndarray:
@@ -90,21 +116,54 @@ def _platt(logit: np.ndarray, truth: np.ndarray) -> tuple[float, float, float, f
     return scale, bias, threshold, float(f1_score(truth, p >= threshold, zero_division=0))
 
 
+def _min_bout(
+    logits: Sequence[np.ndarray],
+    truth: np.ndarray,
+    keep: Sequence[np.ndarray],
+    c: int,
+    fit: tuple[int, float, float, float],
+    lengths: Sequence[int],
+) -> int:
+    """Behaviour c's minimum bout among `lengths`: best F1 on the kept frames once shorter bouts are
+    dropped from whole sessions; the longest of equals, because a bout shorter than any annotated
+    one is noise wherever the calibration frames cannot tell."""
+    window, scale, bias, threshold = fit
+
+    def f1(length: int) -> float:
+        decided = [
+            _without_short_bouts(expit(scale * _moving_average(s[:, c], window) + bias) >= threshold, length)[k]
+            for s, k in zip(logits, keep, strict=True)
+        ]
+        return float(f1_score(truth, np.concatenate(decided), zero_division=0))
+
+    # max keeps the first of equals: the longest, listed first.
+    return max(sorted(set(lengths) | {1}, reverse=True), key=f1)
+
+
 def calibrate(
-    logits: Sequence[np.ndarray], truth: Sequence[np.ndarray], keep: Sequence[np.ndarray], windows: Sequence[int]
+    logits: Sequence[np.ndarray],
+    truth: Sequence[np.ndarray],
+    keep: Sequence[np.ndarray],
+    windows: Sequence[int],
+    min_bouts: Sequence[int] = (1,),
+    shortest: np.ndarray | None = None,
 ) -> Calibration:
     """Per behaviour, on held-out labelled frames: the smoothing window of best F1 among `windows`
-    (the shortest on ties), with its Platt scaling and threshold of best F1. `logits` are whole
-    sessions, so that smoothing sees each kept frame's neighbours; `keep` marks the frames scored."""
+    (the shortest on ties), with its Platt scaling and threshold of best F1, then the minimum bout
+    among `min_bouts` (see `_min_bout`), never above the `shortest` annotated bout of the behaviour.
+    `logits` are whole sessions, so that smoothing and bouts see each kept frame's neighbours; `keep`
+    marks the frames scored."""
     y = np.concatenate([t[k] for t, k in zip(truth, keep, strict=True)])
     fitted = []
     for c in range(y.shape[1]):
         candidates = [(w, _platt(_kept(logits, keep, c, w), y[:, c])) for w in sorted(set(windows))]
         # max keeps the first of equals: the shortest window.
-        window, fit = max(candidates, key=lambda candidate: candidate[1][3])
-        fitted.append((*fit[:3], window))
-    scale, bias, threshold, window = (np.array(column) for column in zip(*fitted, strict=True))
-    return Calibration(scale, bias, threshold, window.astype(np.int64))
+        window, (scale, bias, threshold, _) = max(candidates, key=lambda candidate: candidate[1][3])
+        allowed = [k for k in min_bouts if shortest is not None and k <= shortest[c]]
+        min_bout = _min_bout(logits, y[:, c], keep, c, (window, scale, bias, threshold), allowed)
+        fitted.append((scale, bias, threshold, window, min_bout))
+    scale, bias, threshold, window, min_bout = (np.array(column) for column in zip(*fitted, strict=True))
+    return Calibration(scale, bias, threshold, window.astype(np.int64), min_bout.astype(np.int64))
 
 
 def _classifier_plan(
@@ -129,9 +188,11 @@ def fit_classifier(
     data: StageData,
     calibration: Sequence[SessionData],
     cfg: Config,
+    shortest: np.ndarray,
 ) -> tuple[list[dict[str, float]], Calibration]:
     """Refit the classifier head alone on the frozen embeddings of the labelled frames, drawn by
-    inverse class frequency, then calibrate it on the calibration frames."""
+    inverse class frequency, then calibrate it on the calibration frames (`shortest`: the shortest
+    annotated bout of each behaviour, from real labels only)."""
     c = cfg.training.classifier
     outputs = session_outputs(model, data, data.sessions, cfg.training.inference_batch)
     used = [s.label_mask & o.valid for s, o in zip(data.sessions, outputs, strict=True)]
@@ -146,7 +207,9 @@ def fit_classifier(
     model.unfreeze_all()
     held = session_outputs(model, data, calibration, cfg.training.inference_batch)
     keep = [s.label_mask & o.valid for s, o in zip(calibration, held, strict=True)]
-    return history, calibrate([o.logits for o in held], [s.labels for s in calibration], keep, c.smoothing_windows)
+    return history, calibrate(
+        [o.logits for o in held], [s.labels for s in calibration], keep, c.smoothing_windows, c.min_bouts, shortest
+    )
 
 
 def confident_pseudo_labels(

@@ -86,11 +86,16 @@ class ClassifierConfig(StageConfig):
     # Candidate widths, in frames, of a centred moving average of each behaviour's logits; calibration
     # picks one per behaviour (1: no smoothing). Odd, so that the window stays centred on its frame.
     smoothing_windows: list[int] = Field(default_factory=lambda: [1, 5, 11, 25, 51], min_length=1)
+    # Candidate minimum bouts, in frames: calibration picks one per behaviour, never longer than the
+    # shortest bout annotated in the training labels, and decisions drop bouts shorter than it.
+    min_bouts: list[int] = Field(default_factory=lambda: [1, 3, 5, 9, 15], min_length=1)
 
     @model_validator(mode="after")
     def _odd_windows(self) -> ClassifierConfig:
         if any(w < 1 or w % 2 == 0 for w in self.smoothing_windows):
             raise ValueError(f"smoothing_windows {self.smoothing_windows} must all be odd and >= 1")
+        if min(self.min_bouts) < 1:
+            raise ValueError(f"min_bouts {self.min_bouts} must all be >= 1")
         return self
 
 

@@ -14,7 +14,7 @@ from ratbehavior.data.dataset import SessionData
 from ratbehavior.errors import InputError
 from ratbehavior.model.network import ModelDims, RatBehaviourNet, build_model
 from ratbehavior.training.checkpoint import Checkpoints, seed_everything
-from ratbehavior.training.classifier import Calibration, confident_pseudo_labels, fit_classifier
+from ratbehavior.training.classifier import Calibration, confident_pseudo_labels, fit_classifier, shortest_bouts
 from ratbehavior.training.data import prepare_training_data
 from ratbehavior.training.loop import EpochHook, TrainContext, run_stage
 from ratbehavior.training.stages import StageData, align_plan, finetune_plan, pretrain_plan
@@ -121,7 +121,11 @@ def train_model(
     history["stage3"] = run_stage(ctx, "stage3", model, t.finetune, finetune_plan(model, stage_data, cfg))
     if stop_after == "stage3":
         return None
-    history["classifier"], calibration = fit_classifier(ctx, "classifier", model, stage_data, data.calibration, cfg)
+    # Pseudo-labels of later rounds can form bouts no annotator marked: bounds come from real labels.
+    shortest = shortest_bouts(data.sessions)
+    history["classifier"], calibration = fit_classifier(
+        ctx, "classifier", model, stage_data, data.calibration, cfg, shortest
+    )
     if stop_after == "classifier":
         return None
 
@@ -140,7 +144,7 @@ def train_model(
         if stop_after == f"stage3_round{r}":
             return None
         history[f"classifier_round{r}"], calibration = fit_classifier(
-            ctx, f"classifier_round{r}", model, round_data, data.calibration, cfg
+            ctx, f"classifier_round{r}", model, round_data, data.calibration, cfg, shortest
         )
         if stop_after == f"classifier_round{r}":
             return None
