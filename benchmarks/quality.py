@@ -5,7 +5,9 @@ label-efficiency curve, and inference speed.
 
 Needs the features of the recorded data version (`make run` or `dvc repro` builds them). Each entry
 is written to benchmarks/results/quality.json as soon as it is done, and each fold checkpoints under
-artifacts/benchmarks/quality/, so an interrupted benchmark picks up where it stopped.
+artifacts/benchmarks/quality/, so an interrupted benchmark picks up where it stopped. `--rescore`
+scores those checkpointed folds again (after a fix in prediction or scoring) and keeps the training
+time measured when they were trained.
 """
 
 from __future__ import annotations
