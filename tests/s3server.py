@@ -81,6 +81,9 @@ def s3_server(folder: Path) -> Iterator[S3Server]:
             str(WEED), "server", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3",
             f"-s3.port={s3_port}", "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={folder / 's3.json'}",
             f"-master.port={ports[0]}", f"-volume.port={ports[1]}", f"-filer.port={ports[2]}",
+            # Every bucket grows its own set of volumes, 7 at a time: with the default cap of 8, the
+            # second bucket written to (MLflow's after DVC's) found none left and every PUT failed.
+            "-volume.max=64", "-master.volumeSizeLimitMB=256",
         ],
         stdout=log, stderr=subprocess.STDOUT, cwd=folder,
     )  # fmt: skip
