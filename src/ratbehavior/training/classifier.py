@@ -128,12 +128,11 @@ def _min_bout(
     dropped from whole sessions; the longest of equals, because a bout shorter than any annotated
     one is noise wherever the calibration frames cannot tell."""
     window, scale, bias, threshold = fit
+    # Thresholded once per session; only the opening changes with the candidate length.
+    on = [expit(scale * _moving_average(s[:, c], window) + bias) >= threshold for s in logits]
 
     def f1(length: int) -> float:
-        decided = [
-            _without_short_bouts(expit(scale * _moving_average(s[:, c], window) + bias) >= threshold, length)[k]
-            for s, k in zip(logits, keep, strict=True)
-        ]
+        decided = [_without_short_bouts(o, length)[k] for o, k in zip(on, keep, strict=True)]
         return float(f1_score(truth, np.concatenate(decided), zero_division=0))
 
     # max keeps the first of equals: the longest, listed first.
