@@ -96,6 +96,15 @@ def test_the_minimum_bout_never_exceeds_the_shortest_annotated_bout():
     assert unknown.min_bout[0] == 1, "no complete annotated bout: nothing to bound it, so no filtering"
 
 
+def test_calibration_without_held_out_frames_keeps_the_raw_decisions_up_to_the_longest_allowed_bout():
+    """Tiny datasets can leave no labelled frame to calibrate on; training must still end."""
+    logits, truth, keep = _flickering(np.random.default_rng(0))
+    none = [np.zeros_like(k) for k in keep]
+    fitted = calibrate(logits, truth, none, [1, 5], min_bouts=[1, 3, 5], shortest=np.array([4]))
+    np.testing.assert_array_equal([fitted.scale, fitted.bias, fitted.threshold, fitted.window], [[1], [0], [0.5], [1]])
+    assert fitted.min_bout[0] == 3, "no frame tells the candidates apart: the longest below the annotated bouts"
+
+
 def test_shortest_bouts_count_only_bouts_with_labelled_frames_on_both_sides():
     session = toy_session("A0_D0", "A0", frames=60, labelled=1.0)
     labels = np.zeros_like(session.labels)

@@ -126,12 +126,14 @@ def _min_bout(
 ) -> int:
     """Behaviour c's minimum bout among `lengths`: best F1 on the kept frames once shorter bouts are
     dropped from whole sessions; the longest of equals, because a bout shorter than any annotated
-    one is noise wherever the calibration frames cannot tell."""
+    one is noise wherever the calibration frames cannot tell (all candidates tie without any)."""
     window, scale, bias, threshold = fit
     # Thresholded once per session; only the opening changes with the candidate length.
     on = [expit(scale * _moving_average(s[:, c], window) + bias) >= threshold for s in logits]
 
     def f1(length: int) -> float:
+        if truth.size == 0:
+            return 0.0
         decided = [_without_short_bouts(o, length)[k] for o, k in zip(on, keep, strict=True)]
         return float(f1_score(truth, np.concatenate(decided), zero_division=0))
 
