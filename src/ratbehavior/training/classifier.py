@@ -127,18 +127,19 @@ def _min_bout(
     """Behaviour c's minimum bout among `lengths`: best F1 on the kept frames once shorter bouts are
     dropped from whole sessions; the longest of equals, because a bout shorter than any annotated
     one is noise wherever the calibration frames cannot tell (all candidates tie without any)."""
+    longest_first = sorted(set(lengths) | {1}, reverse=True)
+    if truth.size == 0:
+        return longest_first[0]
     window, scale, bias, threshold = fit
     # Thresholded once per session; only the opening changes with the candidate length.
     on = [expit(scale * _moving_average(s[:, c], window) + bias) >= threshold for s in logits]
 
     def f1(length: int) -> float:
-        if truth.size == 0:
-            return 0.0
         decided = [_without_short_bouts(o, length)[k] for o, k in zip(on, keep, strict=True)]
         return float(f1_score(truth, np.concatenate(decided), zero_division=0))
 
-    # max keeps the first of equals: the longest, listed first.
-    return max(sorted(set(lengths) | {1}, reverse=True), key=f1)
+    # max keeps the first of equals: the longest.
+    return max(longest_first, key=f1)
 
 
 def calibrate(
