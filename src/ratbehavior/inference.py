@@ -67,6 +67,7 @@ def save_model_dir(trained: TrainedModel, cfg: Config, out: Path, extra: dict[st
         "calibration": trained.calibration.to_dict(),
         "holdout_animals": list(trained.holdout_animals),
         "pseudo_labelled_frames": trained.pseudo_labelled_frames,
+        "labelled_frames": trained.label_counts,
         "training_seconds": round(trained.seconds, 1),
         "history": trained.history,
         **(extra or {}),

@@ -35,6 +35,7 @@ def test_a_saved_model_directory_predicts_exactly_like_the_trained_model(trained
     manifest = json.loads((tmp_path / "m" / "model.json").read_text())
     assert manifest["behaviours"] == list(BEHAVIOURS) and manifest["holdout_animals"] == ["A2"]
     assert set(manifest) >= {"config", "dims", "feature_names", "slots", "calibration", "package_version"}
+    assert manifest["labelled_frames"] == model.label_counts and manifest["labelled_frames"]["walk"]["fit"] > 0
     loaded = load_model_dir(tmp_path / "m")
     new = toy_session("B9_D1", "B9", seed=99)
     a = predict_session(predictor_of(model, cfg), new)

@@ -10,7 +10,7 @@ from ratbehavior.errors import InputError
 from ratbehavior.evaluation.loao import thin_labels
 from ratbehavior.evaluation.metrics import frame_metrics
 from ratbehavior.inference import predict_session, predictor_of
-from ratbehavior.training.data import label_blocks, prepare_training_data
+from ratbehavior.training.data import label_blocks, prepare_training_data, with_labels
 from ratbehavior.training.pipeline import train_model
 from tests.training.toy import BEHAVIOURS, tiny_config, toy_dataset, toy_session
 
@@ -123,6 +123,15 @@ def test_the_model_learns_the_toy_behaviours_of_an_unseen_animal_even_without_vi
     video = np.concatenate([p.session.features.pose_mask for p in held])
     assert frame_metrics(y, decided, BEHAVIOURS)["macro_f1"] > 0.85
     assert frame_metrics(y[~video], decided[~video], BEHAVIOURS)["macro_f1"] > 0.6
+
+
+def test_a_behaviour_left_without_labels_is_named_in_a_warning(sessions):
+    """At 5 % of the demo labels, folds had no walk frame to train on and scored walk 0.0, silently."""
+    no_groom = [with_labels(s, s.labels * np.array([1, 1, 0], dtype=s.labels.dtype), s.label_mask) for s in sessions]
+    with pytest.warns(UserWarning, match="no labelled fit frame of groom: the model cannot learn them"):
+        trained = train_model(no_groom, tiny_config(), ["A2"])
+    assert trained.label_counts["groom"] == {"fit": 0, "calibration": 0}
+    assert trained.label_counts["walk"]["fit"] > 0
 
 
 def test_training_refuses_unusable_requests(sessions):

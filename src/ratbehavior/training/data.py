@@ -65,6 +65,14 @@ class TrainData:
     def labelled_frames(self) -> int:
         return int(sum(s.label_mask.sum() for s in self.sessions))
 
+    def label_counts(self) -> dict[str, dict[str, int]]:
+        """Per behaviour, its labelled frames on each side: `fit` (stages 2-3 and the classifier) and `calibration`."""
+        fit, held = ([s.labels[s.label_mask].sum(0) for s in side] for side in (self.sessions, self.calibration))
+        return {
+            b: {"fit": int(sum(f[c] for f in fit)), "calibration": int(sum(h[c] for h in held))}
+            for c, b in enumerate(self.behaviours)
+        }
+
 
 def prepare_training_data(
     sessions: Sequence[SessionData], cfg: Config, holdout_animals: Sequence[str] = ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ class TrainedModel:
     history: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     pseudo_labelled_frames: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    label_counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def model_dims(sessions: Sequence[SessionData], n_sessions: int) -> ModelDims:
@@ -72,6 +74,18 @@ def _claim_checkpoints(
     marker.write_text(json.dumps(identity, indent=1) + "\n")
 
 
+def warn_of_missing_labels(counts: dict[str, dict[str, int]]) -> None:
+    """A behaviour without a labelled frame to fit cannot be learnt, and one without a calibration
+    frame keeps an uncalibrated threshold: both are silent otherwise, and both mean labelling more."""
+    for side, consequence in (
+        ("fit", "the model cannot learn them"),
+        ("calibration", "their thresholds are not tuned (they stay at 0.5)"),
+    ):
+        missing = [b for b, n in counts.items() if n[side] == 0]
+        if missing:
+            warnings.warn(f"no labelled {side} frame of {', '.join(missing)}: {consequence}", stacklevel=3)
+
+
 def stage_names(cfg: Config) -> list[str]:
     """The checkpointed steps of a training that do any work, in order: each is one Ray Train job
     (a stage with no epochs needs none; the next job passes through it)."""
@@ -104,6 +118,7 @@ def train_model(
     data = prepare_training_data(sessions, cfg, holdout_animals)
     if data.labelled_frames == 0:
         raise InputError("no labelled frames left for training once held-out animals and calibration are set aside")
+    warn_of_missing_labels(data.label_counts())
     seed_everything(cfg.seed, "init")
     model = build_model(cfg.model, model_dims(data.sessions, len(data.slots)))
     stage_data = StageData(data.sessions, data.slots, t.window, t.stride)
@@ -160,4 +175,5 @@ def train_model(
         history=history,
         pseudo_labelled_frames=counts,
         seconds=time.perf_counter() - started,
+        label_counts=data.label_counts(),
     )
