@@ -74,7 +74,7 @@ def _claim_checkpoints(
     marker.write_text(json.dumps(identity, indent=1) + "\n")
 
 
-def warn_of_missing_labels(counts: dict[str, dict[str, int]]) -> None:
+def _warn_of_missing_labels(counts: dict[str, dict[str, int]]) -> None:
     """A behaviour without a labelled frame to fit cannot be learnt, and one without a calibration
     frame keeps an uncalibrated threshold: both are silent otherwise, and both mean labelling more."""
     for side, consequence in (
@@ -118,7 +118,8 @@ def train_model(
     data = prepare_training_data(sessions, cfg, holdout_animals)
     if data.labelled_frames == 0:
         raise InputError("no labelled frames left for training once held-out animals and calibration are set aside")
-    warn_of_missing_labels(data.label_counts())
+    labelled = data.label_counts()
+    _warn_of_missing_labels(labelled)
     seed_everything(cfg.seed, "init")
     model = build_model(cfg.model, model_dims(data.sessions, len(data.slots)))
     stage_data = StageData(data.sessions, data.slots, t.window, t.stride)
@@ -175,5 +176,5 @@ def train_model(
         history=history,
         pseudo_labelled_frames=counts,
         seconds=time.perf_counter() - started,
-        label_counts=data.label_counts(),
+        label_counts=labelled,
     )
