@@ -67,11 +67,11 @@ class TrainData:
 
     def label_counts(self) -> dict[str, dict[str, int]]:
         """Per behaviour, its labelled frames on each side: `fit` (stages 2-3 and the classifier) and `calibration`."""
-        fit, held = ([s.labels[s.label_mask].sum(0) for s in side] for side in (self.sessions, self.calibration))
-        return {
-            b: {"fit": int(sum(f[c] for f in fit)), "calibration": int(sum(h[c] for h in held))}
-            for c, b in enumerate(self.behaviours)
-        }
+        start = np.zeros(len(self.behaviours), dtype=np.int64)
+        fit, held = (
+            sum((s.labels[s.label_mask].sum(0) for s in side), start) for side in (self.sessions, self.calibration)
+        )
+        return {b: {"fit": int(fit[c]), "calibration": int(held[c])} for c, b in enumerate(self.behaviours)}
 
 
 def prepare_training_data(
