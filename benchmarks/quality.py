@@ -61,6 +61,12 @@ def _entry(summary: dict[str, Any], seconds: float) -> dict[str, Any]:
         "training_seconds": round(seconds, 1),
         "inference_frames_per_s": summary.get("inference_frames_per_s"),
         "without_video_frames": summary["without_video"]["frames"],
+        # A few bouts make up the frames without video: which behaviours, on how many frames.
+        "without_video_per_behaviour": {
+            b: {"f1": m["f1"], "frames": m["support"]}
+            for b, m in summary["without_video"]["per_behaviour"].items()
+            if m["support"]
+        },
         "video_hidden_f1": summary.get("video_hidden", {}).get("macro_f1"),
         "torch_threads": summary.get("torch_threads"),
         "label_share_kept": summary.get("label_share_kept"),
