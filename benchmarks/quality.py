@@ -69,6 +69,7 @@ def _entry(summary: dict[str, Any], seconds: float) -> dict[str, Any]:
         },
         "video_hidden_f1": summary.get("video_hidden", {}).get("macro_f1"),
         "torch_threads": summary.get("torch_threads"),
+        "cpu_kernels": summary.get("cpu_kernels"),
         "label_share_kept": summary.get("label_share_kept"),
     }
 

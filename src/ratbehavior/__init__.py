@@ -2,6 +2,11 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ratbehavior.cpu_kernels import pin_cpu_kernels
+
+# Before any of the package's modules computes: a seed must give the same model on every machine.
+pin_cpu_kernels()
+
 try:
     __version__ = version("ratbehavior")
 except PackageNotFoundError:  # running from a source tree that was never installed

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from ratbehavior.cli import app
 from ratbehavior.config import load_config
+from ratbehavior.cpu_kernels import active_kernels
 from tests.e2e.test_data_pipeline import CI_CONFIG
 
 runner = CliRunner()
@@ -82,6 +83,7 @@ def test_folds_trained_in_parallel_processes_score_as_one_after_the_other(datase
     _run(["evaluate", "--data", str(dataset), *cv, "--out", str(tmp_path), "--config", str(CI_CONFIG)])
     parallel = json.loads((tmp_path / "metrics.json").read_text())
     assert parallel["torch_threads"] == sequential["torch_threads"] == 1
+    assert parallel["cpu_kernels"] == sequential["cpu_kernels"] == active_kernels()
     for key in ("folds", "pooled", "with_video", "without_video", "macro_f1"):
         assert parallel[key] == sequential[key], key
 

@@ -16,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from ratbehavior.config import Config
+from ratbehavior.cpu_kernels import active_kernels
 from ratbehavior.data.dataset import SessionData
 from ratbehavior.evaluation.cv import leave_one_animal_out
 from ratbehavior.evaluation.metrics import FoldResult, summarise_folds
@@ -124,7 +125,7 @@ def evaluate_loao(
     `jobs` > 1 trains that many folds at once, each in its own process with an equal share of torch's
     threads: on 2 cores, two folds at one thread each finish sooner than one after the other at two.
     A fold's result depends on its thread count, not on the order or the process it runs in, so
-    `summary["torch_threads"]` is recorded to compare runs."""
+    `summary["torch_threads"]` and `summary["cpu_kernels"]` are recorded to compare runs."""
     training = thin_labels(sessions, label_fraction, cfg)
     by_id = {s.session_id: s for s in sessions}
     tasks = {
@@ -149,6 +150,7 @@ def evaluate_loao(
     seconds = {animal: done[animal][1] for animal in tasks}
     run = summarise_scores(scores, sessions[0].behaviours, seconds, label_fraction)
     run.summary["torch_threads"] = threads
+    run.summary["cpu_kernels"] = active_kernels()
     # At small fractions the one-block minimum per session keeps more than asked.
     run.summary["label_share_kept"] = float(
         sum(s.label_mask.sum() for s in training) / max(1, sum(s.label_mask.sum() for s in sessions))

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from ratbehavior.config import Config, config_hash
+from ratbehavior.cpu_kernels import active_kernels
 from ratbehavior.data.versioning import DataVersionError, default_remote, read_data_version, workspace_md5
 
 PACKAGES = ("ratbehavior", "torch", "numpy", "pandas", "scikit-learn", "ray", "mlflow", "dvc", "kfp")
@@ -52,6 +53,8 @@ def lineage_tags(repo: Path, cfg: Config, data_root: Path) -> dict[str, str]:
         # On CPU the same seed gives the same weights only with the same thread count: torch's
         # reductions split their sums by thread. `reproduce` trains again with this many.
         "torch_threads": str(torch.get_num_threads()),
+        # And only with the same instruction set of the kernels (see `ratbehavior.cpu_kernels`).
+        "cpu_kernels": active_kernels(),
         "kfp_run_id": os.environ.get(KFP_RUN_ID_ENV, "none"),
         "image": os.environ.get(IMAGE_ENV, "none"),
     }

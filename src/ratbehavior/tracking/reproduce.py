@@ -1,11 +1,13 @@
 """Reproduce a recorded run: its data version fetched from the DVC remote by md5 (whatever the
 workspace holds now), its configuration, seed and torch thread count, trained again and compared
-metric by metric."""
+metric by metric. The same bits need the same instruction set of the CPU kernels too: a run
+recorded under others is still retrained, with a warning that its metrics cannot match exactly."""
 
 from __future__ import annotations
 
 import math
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ import yaml
 from mlflow.exceptions import MlflowException
 
 from ratbehavior.config import Config
+from ratbehavior.cpu_kernels import active_kernels
 from ratbehavior.data.versioning import fetch_version
 from ratbehavior.errors import InputError
 from ratbehavior.steps import TIME_PREFIX
@@ -73,6 +76,13 @@ def reproduce(run_id: str, cfg: Config, repo: Path, out: Path, progress: bool = 
     with tempfile.TemporaryDirectory() as tmp:
         path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="config.yaml", dst_path=tmp)
         recorded = Config.model_validate(yaml.safe_load(Path(path).read_text()))
+    recorded_kernels, kernels = tags.get("cpu_kernels"), active_kernels()
+    if recorded_kernels and recorded_kernels != kernels:
+        warnings.warn(
+            f"run {run_id} trained with {recorded_kernels} CPU kernels and this process has {kernels}: "
+            "the metrics can differ (set ATEN_CPU_CAPABILITY, MKL_CBWR and ONEDNN_MAX_CPU_ISA as it had them)",
+            stacklevel=2,
+        )
     data = fetch_version(repo, tags["data_md5"], out / "data-version")
     folds = tags.get("folds")
     with torch_threads(int(tags.get("torch_threads", torch.get_num_threads()))):
