@@ -23,9 +23,13 @@ import platform
 X86_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
+def on_x86() -> bool:
+    return platform.machine().lower() in ("x86_64", "amd64")
+
+
 def pin_cpu_kernels() -> None:
     """Cap the kernels at AVX2 on x86-64; other architectures have one kernel set and are left alone."""
-    if platform.machine().lower() in ("x86_64", "amd64"):
+    if on_x86():
         for key, value in X86_KERNELS.items():
             os.environ.setdefault(key, value)
 
