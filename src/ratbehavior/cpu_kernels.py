@@ -6,8 +6,9 @@ instructions the CPU offers, and AVX2 and AVX-512 sum in different orders. Train
 difference into a different model: the same data, configuration, seed and thread count gave
 leave-one-animal-out macro-F1 0.913 on one machine and 0.895 on an AVX-512 one. Capping all three at
 AVX2, which every x86-64 server of the last decade has, is meant to make those machines compute alike:
-MKL promises it for its part (conditional numerical reproducibility); across two machines it has not
-been measured yet.
+MKL promises it for its part (conditional numerical reproducibility). Measured so far: two machines of
+one AVX-512 kind, capped, train the same model; an earlier machine, CPU unrecorded and uncapped, agreed
+with them on the supervised-only model but not on the full one (README).
 
 The libraries read these variables at their first computation, not at import, so setting them when
 `ratbehavior` is imported is early enough unless the caller already ran torch operations; an explicit
