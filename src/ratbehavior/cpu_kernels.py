@@ -1,5 +1,5 @@
-"""One instruction set for every floating-point kernel, so that a seed trains the same model on any
-x86-64 CPU, not only on the same CPU model.
+"""One instruction set for every floating-point kernel, so that a seed is meant to train the same
+model on any x86-64 CPU, not only on the same CPU model (measured below: not yet fully so).
 
 torch's own kernels (ATen), its BLAS (MKL) and its convolutions (oneDNN) each pick the widest vector
 instructions the CPU offers, and AVX2 and AVX-512 sum in different orders. Training turns a last-bit

@@ -1,5 +1,5 @@
-"""Importing ratbehavior caps torch's CPU kernels at AVX2, so that a seed trains the same model on
-AVX2 and AVX-512 machines. Each case runs in a fresh interpreter: the libraries fix their kernels at
+"""Importing ratbehavior caps torch's CPU kernels at AVX2, so that AVX2 and AVX-512 machines compute
+these kernels alike. Each case runs in a fresh interpreter: the libraries fix their kernels at
 their first computation, once per process."""
 
 from __future__ import annotations
