@@ -70,6 +70,9 @@ def _entry(summary: dict[str, Any], seconds: float) -> dict[str, Any]:
         "video_hidden_f1": summary.get("video_hidden", {}).get("macro_f1"),
         "torch_threads": summary.get("torch_threads"),
         "cpu_kernels": summary.get("cpu_kernels"),
+        "cpu": summary.get("cpu"),
+        # Per fold and stage: where two machines' runs first differ, that stage computes differently.
+        "stage_digests": summary.get("stage_digests"),
         "label_share_kept": summary.get("label_share_kept"),
     }
 

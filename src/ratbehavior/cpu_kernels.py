@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 
 # ATen, MKL's conditional numerical reproducibility mode, oneDNN.
 X86_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
@@ -33,6 +34,23 @@ def pin_cpu_kernels() -> None:
     if on_x86():
         for key, value in X86_KERNELS.items():
             os.environ.setdefault(key, value)
+
+
+def cpu_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU this process runs on, e.g. 'AMD EPYC (AuthenticAMD family 25 model 1)': a virtual
+    machine may mask the marketing name, and family and model still tell the microarchitecture."""
+    try:
+        lines = cpuinfo.read_text().split("\n\n", 1)[0].splitlines()
+    except OSError:
+        return platform.processor() or platform.machine()
+    fields = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in lines)}
+    ident = " ".join(
+        f"{label}{fields[key]}"
+        for key, label in (("vendor_id", ""), ("cpu family", "family "), ("model", "model "))
+        if key in fields
+    )
+    name = fields.get("model name", platform.machine())
+    return f"{name} ({ident})" if ident else name
 
 
 def active_kernels() -> str:

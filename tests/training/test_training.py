@@ -10,8 +10,9 @@ from ratbehavior.errors import InputError
 from ratbehavior.evaluation.loao import thin_labels
 from ratbehavior.evaluation.metrics import frame_metrics
 from ratbehavior.inference import predict_session, predictor_of
+from ratbehavior.training.checkpoint import Checkpoints, weights_digest
 from ratbehavior.training.data import label_blocks, prepare_training_data, with_labels
-from ratbehavior.training.pipeline import train_model
+from ratbehavior.training.pipeline import stage_names, train_model
 from tests.training.toy import BEHAVIOURS, tiny_config, toy_dataset, toy_session
 
 
@@ -68,13 +69,20 @@ def test_thinned_labels_leave_every_fold_frames_to_train_on():
             assert prepare_training_data(thinned, cfg, [held_out]).labelled_frames > 0
 
 
-def test_training_is_deterministic_by_seed(sessions):
+def test_training_is_deterministic_by_seed(sessions, tmp_path):
     cfg = tiny_config()
-    a, b = train_model(sessions, cfg, ["A2"]), train_model(sessions, cfg, ["A2"])
+    a, b = (train_model(sessions, cfg, ["A2"], tmp_path / run) for run in ("a", "b"))
     assert _same(_weights(a), _weights(b))
     np.testing.assert_array_equal(a.calibration.threshold, b.calibration.threshold)
-    c = train_model(sessions, tiny_config("seed=1"), ["A2"])
+    c = train_model(sessions, tiny_config("seed=1"), ["A2"], tmp_path / "c")
     assert not _same(_weights(a), _weights(c))
+    # Stage by stage, the checkpoints' hashes say the same: equal runs agree on every stage, and the
+    # last stage's hash is that of the trained model.
+    digests = {run: Checkpoints(tmp_path / run).digests() for run in ("a", "b", "c")}
+    assert sorted(digests["a"]) == sorted(stage_names(cfg))
+    assert digests["a"] == digests["b"]
+    assert digests["a"][stage_names(cfg)[-1]] == weights_digest(a.model.state_dict())
+    assert all(digests["a"][stage] != digests["c"][stage] for stage in digests["a"])
 
 
 def test_an_interrupted_training_resumes_to_the_same_result(sessions, tmp_path):

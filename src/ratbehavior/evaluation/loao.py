@@ -16,11 +16,12 @@ import torch
 from tqdm import tqdm
 
 from ratbehavior.config import Config
-from ratbehavior.cpu_kernels import active_kernels
+from ratbehavior.cpu_kernels import active_kernels, cpu_name
 from ratbehavior.data.dataset import SessionData
 from ratbehavior.evaluation.cv import leave_one_animal_out
 from ratbehavior.evaluation.metrics import FoldResult, summarise_folds
 from ratbehavior.inference import Prediction, Predictor, predict_session, predictor_of
+from ratbehavior.training.checkpoint import Checkpoints
 from ratbehavior.training.data import label_blocks, restrict_modalities
 from ratbehavior.training.pipeline import train_model
 
@@ -125,7 +126,8 @@ def evaluate_loao(
     `jobs` > 1 trains that many folds at once, each in its own process with an equal share of torch's
     threads: on 2 cores, two folds at one thread each finish sooner than one after the other at two.
     A fold's result depends on its thread count, not on the order or the process it runs in, so
-    `summary["torch_threads"]` and `summary["cpu_kernels"]` are recorded to compare runs."""
+    `summary["torch_threads"]`, `summary["cpu_kernels"]` and `summary["cpu"]` are recorded to compare runs,
+    and with a `workdir`, the hash of each fold's weights after each stage (`summary["stage_digests"]`)."""
     training = thin_labels(sessions, label_fraction, cfg)
     by_id = {s.session_id: s for s in sessions}
     tasks = {
@@ -151,6 +153,9 @@ def evaluate_loao(
     run = summarise_scores(scores, sessions[0].behaviours, seconds, label_fraction)
     run.summary["torch_threads"] = threads
     run.summary["cpu_kernels"] = active_kernels()
+    run.summary["cpu"] = cpu_name()
+    if workdir is not None:
+        run.summary["stage_digests"] = {a: Checkpoints(workdir / f"fold-{a}").digests() for a in tasks}
     # At small fractions the one-block minimum per session keeps more than asked.
     run.summary["label_share_kept"] = float(
         sum(s.label_mask.sum() for s in training) / max(1, sum(s.label_mask.sum() for s in sessions))

@@ -34,6 +34,15 @@ def seed_everything(seed: int, *keys: object) -> torch.Generator:
     return torch.Generator().manual_seed(value)
 
 
+def weights_digest(weights: dict[str, torch.Tensor]) -> str:
+    """A hash of a state dict's names and values, equal only for bit-identical weights."""
+    md5 = hashlib.md5()
+    for name in sorted(weights):
+        md5.update(name.encode())
+        md5.update(weights[name].detach().cpu().contiguous().numpy().tobytes())
+    return md5.hexdigest()[:12]
+
+
 class Checkpoints:
     """One file per stage under `folder`; `None` keeps everything in memory only (quick runs, tests)."""
 
@@ -50,6 +59,14 @@ class Checkpoints:
         if path is None or not path.is_file():
             return None
         return torch.load(path, map_location="cpu", weights_only=False)
+
+    def digests(self) -> dict[str, str]:
+        """The weights each saved stage holds now, as a short hash per stage. Two machines that train
+        the same configuration alike agree on every one; the first stage where they disagree is the
+        one that computes differently."""
+        if self.folder is None:
+            return {}
+        return {path.stem: weights_digest(self.load(path.stem)["model"]) for path in sorted(self.folder.glob("*.pt"))}
 
     def save(self, stage: str, state: dict[str, Any]) -> None:
         path = self._path(stage)
