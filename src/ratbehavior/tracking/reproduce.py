@@ -1,7 +1,8 @@
 """Reproduce a recorded run: its data version fetched from the DVC remote by md5 (whatever the
 workspace holds now), its configuration, seed and torch thread count, trained again and compared
-metric by metric. The same bits need the same instruction set of the CPU kernels too: a run
-recorded under others is still retrained, with a warning that its metrics cannot match exactly."""
+metric by metric. The same bits need the same instruction set of the CPU kernels too, and so far the
+same kind of CPU: a run recorded under other kernels or on another CPU is still retrained, with a
+warning that its metrics may not match exactly."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import yaml
 from mlflow.exceptions import MlflowException
 
 from ratbehavior.config import Config
-from ratbehavior.cpu_kernels import active_kernels
+from ratbehavior.cpu_kernels import active_kernels, cpu_name
 from ratbehavior.data.versioning import fetch_version
 from ratbehavior.errors import InputError
 from ratbehavior.steps import TIME_PREFIX
@@ -83,6 +84,10 @@ def reproduce(run_id: str, cfg: Config, repo: Path, out: Path, progress: bool = 
             "the metrics can differ (set ATEN_CPU_CAPABILITY, MKL_CBWR and ONEDNN_MAX_CPU_ISA as it had them)",
             stacklevel=2,
         )
+    recorded_cpu, cpu = tags.get("cpu"), cpu_name()
+    if recorded_cpu and recorded_cpu != cpu:
+        # Measured: an Intel and an AMD CPU, both on AVX2 kernels, trained different models (README).
+        warnings.warn(f"run {run_id} trained on {recorded_cpu} and this is {cpu}: the metrics can differ", stacklevel=2)
     data = fetch_version(repo, tags["data_md5"], out / "data-version")
     folds = tags.get("folds")
     with torch_threads(int(tags.get("torch_threads", torch.get_num_threads()))):
