@@ -70,6 +70,7 @@ def _entry(summary: dict[str, Any], seconds: float) -> dict[str, Any]:
         "video_hidden_f1": summary.get("video_hidden", {}).get("macro_f1"),
         "torch_threads": summary.get("torch_threads"),
         "cpu_kernels": summary.get("cpu_kernels"),
+        "mkl_branch": summary.get("mkl_branch"),
         "cpu": summary.get("cpu"),
         # Per fold and stage: where two machines' runs first differ, that stage computes differently.
         "stage_digests": summary.get("stage_digests"),

@@ -7,8 +7,12 @@ difference into a different model: the same data, configuration, seed and thread
 leave-one-animal-out macro-F1 0.913 on one machine and 0.895 on an AVX-512 one. Capping all three at
 AVX2, which every x86-64 server of the last decade has, is meant to make those machines compute alike:
 MKL promises it for its part (conditional numerical reproducibility). Measured so far: two machines of
-one AVX-512 kind, capped, train the same model; an earlier machine, CPU unrecorded and uncapped, agreed
-with them on the supervised-only model but not on the full one (README).
+one Intel AVX-512 kind, capped, train the same model; an earlier machine, CPU unrecorded and uncapped,
+agreed with them on the supervised-only model but not on the full one; an AMD CPU on AVX2 kernels
+trained another full model (README). So runs record the CPU too (`cpu_name`), and the branch MKL
+really runs (`mkl_branch`): MKL honours MKL_CBWR=AVX2 on Intel CPUs only. On that AMD CPU it ran its
+default (AUTO) branch instead, and only COMPATIBLE, its slow branch for Intel and non-Intel CPUs alike,
+was honoured there.
 
 The libraries read these variables at their first computation, not at import, so setting them when
 `ratbehavior` is imported is early enough unless the caller already ran torch operations; an explicit
@@ -17,12 +21,19 @@ value in the environment wins. `active_kernels` tells which instruction set torc
 
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
 from pathlib import Path
 
 # ATen, MKL's conditional numerical reproducibility mode, oneDNN.
 X86_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+# MKL's codes for its branches (mkl_cbwr.h).
+MKL_BRANCHES = {
+    1: "OFF", 2: "AUTO", 3: "COMPATIBLE", 4: "SSE2", 6: "SSSE3", 7: "SSE4_1", 8: "SSE4_2", 9: "AVX", 10: "AVX2",
+    11: "AVX512_MIC", 12: "AVX512", 13: "AVX512_MIC_E1", 14: "AVX512_E1",
+}  # fmt: skip
+MKL_CBWR_BRANCH = 1
 
 
 def on_x86() -> bool:
@@ -58,3 +69,19 @@ def active_kernels() -> str:
     import torch
 
     return str(torch.backends.cpu.get_cpu_capability())
+
+
+def mkl_branch() -> str:
+    """The branch MKL runs in this process, e.g. AVX2, or AUTO where it ignored MKL_CBWR; 'none' without
+    MKL, 'unknown' where torch's library does not expose MKL's query (it is MKL's internal name)."""
+    import torch
+
+    if not torch.backends.mkl.is_available():
+        return "none"
+    try:
+        query = ctypes.CDLL(str(Path(torch.__file__).parent / "lib" / "libtorch_cpu.so")).mkl_serv_cbwr_get
+    except (OSError, AttributeError):
+        return "unknown"
+    query.argtypes, query.restype = [ctypes.c_int], ctypes.c_int
+    code = query(MKL_CBWR_BRANCH)
+    return MKL_BRANCHES.get(code, str(code))

@@ -9,7 +9,7 @@ import mlflow
 import pytest
 import torch
 
-from ratbehavior.cpu_kernels import active_kernels, cpu_name
+from ratbehavior.cpu_kernels import active_kernels, cpu_name, mkl_branch
 from ratbehavior.data.versioning import read_data_version
 from ratbehavior.tracking.reproduce import reproduce, torch_threads
 from ratbehavior.training.pipeline import stage_names
@@ -115,6 +115,6 @@ def test_reproduce_fetches_the_runs_data_version_and_gets_the_same_metrics(proje
     tags = client.get_run(reproduction.result.run_id).data.tags
     assert tags["reproduces"] == first_run.run_id and tags["torch_threads"] == recorded_threads
     assert tags["cpu_kernels"] == active_kernels()
-    assert tags["cpu"] == cpu_name()
+    assert tags["cpu"] == cpu_name() and tags["mkl_branch"] == mkl_branch()
     assert tags["data_md5"] == original_md5 != tags["data_dvc_md5"]
     assert reproduction.result.summary["macro_f1"] == first_run.summary["macro_f1"]

@@ -53,3 +53,19 @@ def test_importing_the_package_computes_as_a_process_started_with_avx2_kernels(a
 def test_a_value_the_user_set_wins(avx2_cpu):
     capability, _ = _run("import ratbehavior\n" + COMPUTE, ATEN_CPU_CAPABILITY="default")
     assert capability == "DEFAULT"
+
+
+def test_mkl_follows_the_cap_on_intel_and_reports_its_own_branch_elsewhere(avx2_cpu):
+    """MKL honours MKL_CBWR=AVX2 on Intel CPUs only; elsewhere it runs AUTO, which runs record."""
+    code = (
+        "import ratbehavior\nfrom ratbehavior.cpu_kernels import cpu_name, mkl_branch\nprint(mkl_branch(), cpu_name())"
+    )
+
+    def branch_and_cpu(**env: str) -> list[str]:
+        clean = {k: v for k, v in os.environ.items() if k not in X86_KERNELS} | env
+        out = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True)
+        return out.stdout.split(maxsplit=1)
+
+    branch, cpu = branch_and_cpu()
+    assert branch == "AVX2" if "GenuineIntel" in cpu else branch in ("AVX2", "AUTO")
+    assert branch_and_cpu(MKL_CBWR="COMPATIBLE")[0] == "COMPATIBLE"

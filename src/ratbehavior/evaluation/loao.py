@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from ratbehavior.config import Config
-from ratbehavior.cpu_kernels import active_kernels, cpu_name
+from ratbehavior.cpu_kernels import active_kernels, cpu_name, mkl_branch
 from ratbehavior.data.dataset import SessionData
 from ratbehavior.evaluation.cv import leave_one_animal_out
 from ratbehavior.evaluation.metrics import FoldResult, summarise_folds
@@ -126,7 +126,8 @@ def evaluate_loao(
     `jobs` > 1 trains that many folds at once, each in its own process with an equal share of torch's
     threads: on 2 cores, two folds at one thread each finish sooner than one after the other at two.
     A fold's result depends on its thread count, not on the order or the process it runs in, so
-    `summary["torch_threads"]`, `summary["cpu_kernels"]` and `summary["cpu"]` are recorded to compare runs,
+    `summary["torch_threads"]`, `summary["cpu_kernels"]`, `summary["mkl_branch"]` and `summary["cpu"]` are
+    recorded to compare runs,
     and with a `workdir`, the hash of each fold's weights after each stage (`summary["stage_digests"]`)."""
     training = thin_labels(sessions, label_fraction, cfg)
     by_id = {s.session_id: s for s in sessions}
@@ -154,6 +155,7 @@ def evaluate_loao(
     run.summary["torch_threads"] = threads
     run.summary["cpu_kernels"] = active_kernels()
     run.summary["cpu"] = cpu_name()
+    run.summary["mkl_branch"] = mkl_branch()
     if workdir is not None:
         run.summary["stage_digests"] = {a: Checkpoints(workdir / f"fold-{a}").digests() for a in tasks}
     # At small fractions the one-block minimum per session keeps more than asked.

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from ratbehavior.config import Config, config_hash
-from ratbehavior.cpu_kernels import active_kernels, cpu_name
+from ratbehavior.cpu_kernels import active_kernels, cpu_name, mkl_branch
 from ratbehavior.data.versioning import DataVersionError, default_remote, read_data_version, workspace_md5
 
 PACKAGES = ("ratbehavior", "torch", "numpy", "pandas", "scikit-learn", "ray", "mlflow", "dvc", "kfp")
@@ -55,8 +55,10 @@ def lineage_tags(repo: Path, cfg: Config, data_root: Path) -> dict[str, str]:
         "torch_threads": str(torch.get_num_threads()),
         # And only with the same instruction set of the kernels (see `ratbehavior.cpu_kernels`).
         "cpu_kernels": active_kernels(),
-        # Even under the same kernels, CPUs have been seen to train different models (README).
+        # Even under the same kernels, CPUs have been seen to train different models (README), and
+        # MKL follows the cap on Intel CPUs only.
         "cpu": cpu_name(),
+        "mkl_branch": mkl_branch(),
         "kfp_run_id": os.environ.get(KFP_RUN_ID_ENV, "none"),
         "image": os.environ.get(IMAGE_ENV, "none"),
     }
