@@ -6,13 +6,13 @@ instructions the CPU offers, and AVX2 and AVX-512 sum in different orders. Train
 difference into a different model: the same data, configuration, seed and thread count gave
 leave-one-animal-out macro-F1 0.913 on one machine and 0.895 on an AVX-512 one. Capping all three at
 AVX2, which every x86-64 server of the last decade has, is meant to make those machines compute alike:
-MKL promises it for its part (conditional numerical reproducibility). Measured so far: two machines of
+MKL promises it on Intel CPUs (conditional numerical reproducibility). Measured so far: two machines of
 one Intel AVX-512 kind, capped, train the same model; an earlier machine, CPU unrecorded and uncapped,
 agreed with them on the supervised-only model but not on the full one; an AMD CPU on AVX2 kernels
 trained another full model (README). So runs record the CPU too (`cpu_name`), and the branch MKL
-really runs (`mkl_branch`): MKL honours MKL_CBWR=AVX2 on Intel CPUs only. On that AMD CPU it ran its
-default (AUTO) branch instead, and only COMPATIBLE, its slow branch for Intel and non-Intel CPUs alike,
-was honoured there.
+really runs (`mkl_branch`): MKL documents its AVX2 branch for Intel CPUs, and on that AMD CPU it ran
+its default (AUTO) branch instead; of the branches asked for there, only COMPATIBLE, its slow branch
+meant to run alike on Intel and other CPUs, was honoured.
 
 The libraries read these variables at their first computation, not at import, so setting them when
 `ratbehavior` is imported is early enough unless the caller already ran torch operations; an explicit

@@ -38,6 +38,7 @@ from ratbehavior.tracking.runs import StepRuns, setup_tracking, tracking_uri
 from ratbehavior.training.data import restrict_modalities
 from ratbehavior.training.pipeline import stage_names
 from ratbehavior.training.ray_launcher import (
+    checkpoint_digests,
     run_step,
     storage,
     submit_to_cluster,
@@ -48,6 +49,8 @@ from ratbehavior.validation import validate_dataset
 
 # Metrics that measure time, not quality: a reproduction compares every metric but these.
 TIME_PREFIX = "time."
+# A fold run's tags with the hash of its weights after each training step.
+WEIGHTS_PREFIX = "weights."
 ALL_ANIMALS = "all-animals"
 
 
@@ -229,6 +232,8 @@ def evaluate_fold(fold_run_id: str, cfg: Config, features_dir: Path, held_out: s
     )
     training_seconds = sum(r.data.metrics.get("seconds", 0.0) for r in step_runs)
     with mlflow.start_run(run_id=fold_run_id):
+        # `reproduce` compares these to name the first step whose weights differ.
+        mlflow.set_tags({f"{WEIGHTS_PREFIX}{step}": d for step, d in checkpoint_digests(cfg, checkpoint).items()})
         mlflow.log_metrics({"macro_f1": metrics["macro_f1"], "micro_f1": metrics["micro_f1"]})
         mlflow.log_metrics({f"f1.{b}": m["f1"] for b, m in metrics["per_behaviour"].items()})
         mlflow.log_metric(f"{TIME_PREFIX}training_s", training_seconds)

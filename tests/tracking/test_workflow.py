@@ -11,7 +11,7 @@ import torch
 
 from ratbehavior.cpu_kernels import active_kernels, cpu_name, mkl_branch
 from ratbehavior.data.versioning import read_data_version
-from ratbehavior.tracking.reproduce import reproduce, torch_threads
+from ratbehavior.tracking.reproduce import fold_weights, reproduce, torch_threads
 from ratbehavior.training.pipeline import stage_names
 from ratbehavior.workflow import run_workflow
 from tests.tracking.project import make_project
@@ -111,6 +111,10 @@ def test_reproduce_fetches_the_runs_data_version_and_gets_the_same_metrics(proje
                                  progress=False)  # fmt: skip
         assert torch.get_num_threads() == other
     assert reproduction.exact, reproduction.differences
+    # Each fold's weights were hashed after every step, and the reproduction's are the same.
+    weights = fold_weights(first_run.run_id)
+    assert weights and all(sorted(w) == sorted(stage_names(project.config())) for w in weights.values())
+    assert reproduction.diverged == {}
     client = mlflow.MlflowClient(project.config().tracking.uri)
     tags = client.get_run(reproduction.result.run_id).data.tags
     assert tags["reproduces"] == first_run.run_id and tags["torch_threads"] == recorded_threads

@@ -56,7 +56,7 @@ def test_a_value_the_user_set_wins(avx2_cpu):
 
 
 def test_mkl_follows_the_cap_on_intel_and_reports_its_own_branch_elsewhere(avx2_cpu):
-    """MKL honours MKL_CBWR=AVX2 on Intel CPUs only; elsewhere it runs AUTO, which runs record."""
+    """MKL documents its AVX2 branch for Intel CPUs; an AMD EPYC ran AUTO instead, which runs record."""
     code = (
         "import ratbehavior\nfrom ratbehavior.cpu_kernels import cpu_name, mkl_branch\nprint(mkl_branch(), cpu_name())"
     )

@@ -71,7 +71,7 @@ def reproduce(
     repo: RepoOption = Path("."),
 ) -> None:
     """Fetch the run's data version from the DVC remote, train again with its configuration and seed,
-    and compare every quality metric; exit 1 if any differs."""
+    and compare every quality metric (exit 1 if any differs) and each fold's weights after each step."""
     from ratbehavior.tracking.reproduce import reproduce as reproduce_run
 
     with user_errors():
@@ -79,6 +79,8 @@ def reproduce(
         reproduction = reproduce_run(run_id, cfg, repo, out / run_id)
     _report(reproduction.result, cfg)
     typer.echo(f"reproduced {run_id} as {reproduction.result.run_id}")
+    for animal, step in reproduction.diverged.items():
+        typer.echo(f"fold {animal}: weights first differ after {step}")
     if reproduction.exact:
         typer.echo("every quality metric is identical")
         return

@@ -56,7 +56,7 @@ def lineage_tags(repo: Path, cfg: Config, data_root: Path) -> dict[str, str]:
         # And only with the same instruction set of the kernels (see `ratbehavior.cpu_kernels`).
         "cpu_kernels": active_kernels(),
         # Even under the same kernels, CPUs have been seen to train different models (README), and
-        # MKL follows the cap on Intel CPUs only.
+        # MKL's AVX2 branch is documented for Intel CPUs; an AMD one ran AUTO.
         "cpu": cpu_name(),
         "mkl_branch": mkl_branch(),
         "kfp_run_id": os.environ.get(KFP_RUN_ID_ENV, "none"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,8 @@ from ratbehavior.config import Config
 from ratbehavior.cpu_kernels import active_kernels, cpu_name
 from ratbehavior.data.versioning import fetch_version
 from ratbehavior.errors import InputError
-from ratbehavior.steps import TIME_PREFIX
+from ratbehavior.steps import ALL_ANIMALS, TIME_PREFIX, WEIGHTS_PREFIX
+from ratbehavior.training.pipeline import stage_names
 from ratbehavior.workflow import WorkflowResult, run_workflow
 
 
@@ -33,6 +34,8 @@ class Reproduction:
     result: WorkflowResult
     # metric -> (original, reproduced) for every quality metric that differs; empty when reproduced.
     differences: dict[str, tuple[float | None, float | None]]
+    # held-out animal -> the first training step after which the fold's weights differ.
+    diverged: dict[str, str]
 
     @property
     def exact(self) -> bool:
@@ -55,6 +58,33 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def first_divergence(
+    before: Mapping[str, Mapping[str, str]], after: Mapping[str, Mapping[str, str]], steps: Sequence[str]
+) -> dict[str, str]:
+    """Per fold (held-out animal -> step -> weights hash), the first of `steps` whose hashes differ."""
+    diverged = {}
+    for animal in sorted(before.keys() & after.keys()):
+        step = next((s for s in steps if before[animal].get(s) != after[animal].get(s)), None)
+        if step is not None:
+            diverged[animal] = step
+    return diverged
+
+
+def fold_weights(run_id: str) -> dict[str, dict[str, str]]:
+    """Per held-out animal of the run's folds, the hash of the fold's weights after each step."""
+    client = mlflow.MlflowClient()
+    folds = client.search_runs([client.get_run(run_id).info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
+    return {
+        fold.data.tags["held_out_animal"]: {
+            key.removeprefix(WEIGHTS_PREFIX): value
+            for key, value in fold.data.tags.items()
+            if key.startswith(WEIGHTS_PREFIX)
+        }
+        for fold in folds
+        if fold.data.tags.get("held_out_animal", ALL_ANIMALS) != ALL_ANIMALS
+    }
 
 
 def _quality_metrics(run_id: str) -> dict[str, float]:
@@ -103,4 +133,5 @@ def reproduce(run_id: str, cfg: Config, repo: Path, out: Path, progress: bool = 
         for key in sorted(before.keys() | after.keys())
         if not _same(before.get(key), after.get(key))
     }
-    return Reproduction(run_id, result, differences)
+    diverged = first_divergence(fold_weights(run_id), fold_weights(result.run_id), stage_names(recorded))
+    return Reproduction(run_id, result, differences, diverged)

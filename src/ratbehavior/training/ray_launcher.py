@@ -219,6 +219,15 @@ def trained_from_checkpoint(
         return train_model(sessions, cfg, holdout_animals, Path(tmp))
 
 
+def checkpoint_digests(cfg: Config, checkpoint: str) -> dict[str, str]:
+    """The hash of the weights after each step a training's last checkpoint holds (`Checkpoints.digests`)."""
+    import ray.train
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ray.train.Checkpoint(checkpoint, filesystem=storage(cfg.ray)[1]).to_directory(tmp)
+        return Checkpoints(Path(tmp)).digests()
+
+
 def train_on_ray(
     sessions: Sequence[SessionData],
     cfg: Config,
