@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(abspath $(VENV))/bin
 # Nothing here may phone home, and plots are files, not windows.
 export DVC_NO_ANALYTICS := 1
+# MLflow's telemetry phones home too, and its thread unsets an environment variable that a request
+# being sent can still read: one CI run failed on that KeyError ('_MLFLOW_TELEMETRY_SESSION_ID').
+export MLFLOW_DISABLE_TELEMETRY := true
 export MPLBACKEND := Agg
 export PATH := $(BIN):$(PATH)
 
