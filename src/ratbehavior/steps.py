@@ -35,10 +35,11 @@ from ratbehavior.tracking.lineage import lineage_tags
 from ratbehavior.tracking.pyfunc import log_model_dir
 from ratbehavior.tracking.registry import register
 from ratbehavior.tracking.runs import StepRuns, setup_tracking, tracking_uri
+from ratbehavior.training.checkpoint import Checkpoints
 from ratbehavior.training.data import restrict_modalities
-from ratbehavior.training.pipeline import stage_names
+from ratbehavior.training.pipeline import stage_names, train_model
 from ratbehavior.training.ray_launcher import (
-    checkpoint_digests,
+    local_checkpoint,
     run_step,
     storage,
     submit_to_cluster,
@@ -223,7 +224,10 @@ def evaluate_fold(fold_run_id: str, cfg: Config, features_dir: Path, held_out: s
     and its predictions to `out`/fold-<animal>.npz for the aggregate step."""
     setup_tracking(cfg)
     sessions = load_feature_set(features_dir)
-    trained = trained_from_checkpoint(sessions, cfg, [held_out], checkpoint)
+    # One copy of the checkpoint gives the model and the hash of its weights after each step.
+    with local_checkpoint(cfg, checkpoint) as folder:
+        trained = train_model(sessions, cfg, [held_out], folder)
+        digests = Checkpoints(folder).digests()
     score = score_fold(predictor_of(trained, cfg), [s for s in sessions if s.animal == held_out])
     metrics = frame_metrics(score.result.y_true, score.result.y_pred, sessions[0].behaviours)
     client = mlflow.MlflowClient()
@@ -233,7 +237,7 @@ def evaluate_fold(fold_run_id: str, cfg: Config, features_dir: Path, held_out: s
     training_seconds = sum(r.data.metrics.get("seconds", 0.0) for r in step_runs)
     with mlflow.start_run(run_id=fold_run_id):
         # `reproduce` compares these to name the first step whose weights differ.
-        mlflow.set_tags({f"{WEIGHTS_PREFIX}{step}": d for step, d in checkpoint_digests(cfg, checkpoint).items()})
+        mlflow.set_tags({f"{WEIGHTS_PREFIX}{step}": d for step, d in digests.items()})
         mlflow.log_metrics({"macro_f1": metrics["macro_f1"], "micro_f1": metrics["micro_f1"]})
         mlflow.log_metrics({f"f1.{b}": m["f1"] for b, m in metrics["per_behaviour"].items()})
         mlflow.log_metric(f"{TIME_PREFIX}training_s", training_seconds)

@@ -14,7 +14,8 @@ import shlex
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -207,25 +208,23 @@ def run_step(
     return checkpoint.path
 
 
+@contextmanager
+def local_checkpoint(cfg: Config, checkpoint: str) -> Iterator[Path]:
+    """A training's last checkpoint, copied from Ray's storage to a folder that lives for the block."""
+    import ray.train
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ray.train.Checkpoint(checkpoint, filesystem=storage(cfg.ray)[1]).to_directory(tmp)
+        yield Path(tmp)
+
+
 def trained_from_checkpoint(
     sessions: Sequence[SessionData], cfg: Config, holdout_animals: Sequence[str], checkpoint: str
 ) -> TrainedModel:
     """The model a training's last checkpoint holds. Every step is complete there, so this only loads
     the weights and recomputes the calibration, exactly as the workers did."""
-    import ray.train
-
-    with tempfile.TemporaryDirectory() as tmp:
-        ray.train.Checkpoint(checkpoint, filesystem=storage(cfg.ray)[1]).to_directory(tmp)
-        return train_model(sessions, cfg, holdout_animals, Path(tmp))
-
-
-def checkpoint_digests(cfg: Config, checkpoint: str) -> dict[str, str]:
-    """The hash of the weights after each step a training's last checkpoint holds (`Checkpoints.digests`)."""
-    import ray.train
-
-    with tempfile.TemporaryDirectory() as tmp:
-        ray.train.Checkpoint(checkpoint, filesystem=storage(cfg.ray)[1]).to_directory(tmp)
-        return Checkpoints(Path(tmp)).digests()
+    with local_checkpoint(cfg, checkpoint) as folder:
+        return train_model(sessions, cfg, holdout_animals, folder)
 
 
 def train_on_ray(
