@@ -2,12 +2,14 @@
 label-efficiency curve, and inference speed.
 
     .venv/bin/python benchmarks/quality.py [--only full --only rf ...] [--fraction 0.25 ...] [--jobs 2]
+                                           [--seed 1 --seed 2 ...]
 
 Needs the features of the recorded data version (`make run` or `dvc repro` builds them). Each entry
 is written to benchmarks/results/quality.json as soon as it is done, and each fold checkpoints under
 artifacts/benchmarks/quality/, so an interrupted benchmark picks up where it stopped. `--rescore`
 scores those checkpointed folds again (after a fix in prediction or scoring) and keeps the training
-time measured when they were trained.
+time measured when they were trained. `--seed` trains the chosen models again under other seeds, so
+that a gap between two models can be set against how far one model moves from seed to seed.
 """
 
 from __future__ import annotations
@@ -108,6 +110,38 @@ def _one_step(cfg: Config):
     )
 
 
+def _train_entry(
+    sessions: list, variant: Config, workdir: Path, previous: dict[str, Any] | None, jobs: int, rescore: bool
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    run = evaluate_loao(sessions, variant, workdir, progress=True, jobs=jobs)
+    seconds = time.perf_counter() - started
+    # The configuration hash tells entries measured under older defaults from current ones.
+    if rescore:
+        if (previous or {}).get("config_hash") != config_hash(variant):
+            raise typer.BadParameter(f"--rescore: nothing trained under this configuration in {workdir} to rescore")
+        seconds = previous["training_seconds"]
+    return _entry(run.summary, seconds) | {"seed": variant.seed, "config_hash": config_hash(variant)}
+
+
+def seed_spread(results: dict[str, Any], default_seed: int) -> dict[str, dict[str, Any]]:
+    """Per model trained under more than one seed: its macro-F1 and F1 without video under each seed,
+    their mean and sample standard deviation. Entries from before seeds were recorded ran under
+    `default_seed`, the configuration's."""
+    spread = {}
+    for name, runs in results.get("seeds", {}).items():
+        entries = {str(e.get("seed", default_seed)): e for e in [results["models"].get(name), *runs.values()] if e}
+        if len(entries) < 2:
+            continue
+        spread[name] = {"seeds": sorted(entries, key=int)}
+        for key in ("macro_f1", "without_video_f1"):
+            values = np.array([entries[s][key] for s in spread[name]["seeds"]])
+            spread[name][key] = {
+                "values": values.tolist(), "mean": float(values.mean()), "sd": float(values.std(ddof=1))
+            }  # fmt: skip
+    return spread
+
+
 def _save(results: dict[str, Any]) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -134,6 +168,10 @@ def main(
     only: Annotated[list[str] | None, typer.Option(help="Run only these entries (full, rf, pose_only, ...).")] = None,
     fraction: Annotated[list[float] | None, typer.Option(help="Label fractions for the curve.")] = None,
     jobs: Annotated[int, typer.Option(help="Folds trained at once, each with its share of the threads.")] = 1,
+    seed: Annotated[
+        list[int] | None,
+        typer.Option(help="Train the chosen models under these seeds instead of the configuration's alone."),
+    ] = None,
     rescore: Annotated[
         bool,
         typer.Option(
@@ -153,24 +191,23 @@ def main(
     results.update({"data_md5": version.md5, "config": str(config.relative_to(REPO)), "targets": TARGETS})
     results.setdefault("models", {})
     results.setdefault("label_efficiency", {})
+    results.setdefault("seeds", {})
     wanted = set(only or [*VARIANTS, "rf", "speed", "curve"])
 
     for name, overrides in VARIANTS.items():
         if name not in wanted:
             continue
-        variant = load_config(config, overrides)
-        started = time.perf_counter()
-        run = evaluate_loao(sessions, variant, WORK / name, progress=True, jobs=jobs)
-        seconds = time.perf_counter() - started
-        # The configuration hash tells entries measured under older defaults from current ones.
-        previous = results["models"].get(name, {})
-        if rescore:
-            if previous.get("config_hash") != config_hash(variant):
-                raise typer.BadParameter(f"--rescore: no {name} entry trained under this configuration to rescore")
-            seconds = previous["training_seconds"]
-        results["models"][name] = _entry(run.summary, seconds) | {"config_hash": config_hash(variant)}
-        _save(results)
-        console.print(_table(results))
+        for s in seed or [cfg.seed]:
+            variant = load_config(config, [*overrides, f"seed={s}"])
+            # The configuration's own seed makes the model's entry; other seeds sit beside it.
+            runs, key, workdir = (
+                (results["models"], name, WORK / name)
+                if s == cfg.seed
+                else (results["seeds"].setdefault(name, {}), str(s), WORK / f"{name}-seed{s}")
+            )
+            runs[key] = _train_entry(sessions, variant, workdir, runs.get(key), jobs, rescore)
+            _save(results)
+            console.print(_table(results))
     if "rf" in wanted:
         started = time.perf_counter()
         summary = random_forest_loao(sessions, seed=cfg.seed)
@@ -194,12 +231,25 @@ def main(
     console.print(_table(results))
     if "inference_frames_per_s" in results:
         console.print(f"inference: {results['inference_frames_per_s']:,.0f} frames/s (target 20,000)")
+    results["seed_spread"] = seed_spread(results, cfg.seed)
+    _save(results)
+    for name, sp in results["seed_spread"].items():
+        m, w = sp["macro_f1"], sp["without_video_f1"]
+        console.print(
+            f"{name} over seeds {', '.join(sp['seeds'])}: macro-F1 {m['mean']:.3f} ± {m['sd']:.3f} "
+            f"({', '.join(f'{v:.3f}' for v in m['values'])}), without video {w['mean']:.3f} ± {w['sd']:.3f}"
+        )
     for share, e in sorted(results["label_efficiency"].items(), key=lambda kv: float(kv[0])):
         console.print(f"labels {float(share):>5.0%}: macro-F1 {e['macro_f1']:.3f}, worst {e['worst_animal_f1']:.3f}")
     if results["models"]:
         from ratbehavior.evaluation.plots import plot_fold_f1
 
-        plot_fold_f1({k: v["fold_f1"] for k, v in results["models"].items()}, RESULTS.with_name("quality_folds.png"))
+        folds = {}
+        for name, entry in results["models"].items():
+            folds[f"{name}\nseed {cfg.seed}" if results["seeds"].get(name) else name] = entry["fold_f1"]
+            for s, run in sorted(results["seeds"].get(name, {}).items(), key=lambda kv: int(kv[0])):
+                folds[f"{name}\nseed {s}"] = run["fold_f1"]
+        plot_fold_f1(folds, RESULTS.with_name("quality_folds.png"))
     console.print(f"wrote {RESULTS}")
 
 
