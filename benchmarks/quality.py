@@ -50,7 +50,7 @@ VARIANTS: dict[str, list[str]] = {
 TARGETS = {"macro_f1": 0.90, "without_video_f1": 0.85, "inference_frames_per_s": 20_000}
 
 
-def _entry(summary: dict[str, Any], seconds: float) -> dict[str, Any]:
+def entry(summary: dict[str, Any], seconds: float) -> dict[str, Any]:
     return {
         "macro_f1": summary["macro_f1"],
         "micro_f1": summary["micro_f1"],
@@ -121,7 +121,7 @@ def _train_entry(
         if (previous or {}).get("config_hash") != config_hash(variant):
             raise typer.BadParameter(f"--rescore: nothing trained under this configuration in {workdir} to rescore")
         seconds = previous["training_seconds"]
-    return _entry(run.summary, seconds) | {"seed": variant.seed, "config_hash": config_hash(variant)}
+    return entry(run.summary, seconds) | {"seed": variant.seed, "config_hash": config_hash(variant)}
 
 
 def seed_spread(results: dict[str, Any], default_seed: int) -> dict[str, dict[str, Any]]:
@@ -211,7 +211,7 @@ def main(
     if "rf" in wanted:
         started = time.perf_counter()
         summary = random_forest_loao(sessions, seed=cfg.seed)
-        results["models"]["random_forest"] = _entry(summary, time.perf_counter() - started)
+        results["models"]["random_forest"] = entry(summary, time.perf_counter() - started)
         _save(results)
     if "speed" in wanted:
         results["inference_frames_per_s"] = inference_speed(sessions, cfg)
@@ -222,7 +222,7 @@ def main(
             run = evaluate_loao(
                 sessions, cfg, WORK / f"labels-{share:g}", label_fraction=share, progress=True, jobs=jobs
             )
-            results["label_efficiency"][f"{share:g}"] = _entry(run.summary, time.perf_counter() - started)
+            results["label_efficiency"][f"{share:g}"] = entry(run.summary, time.perf_counter() - started)
             _save(results)
         if "full" in results["models"]:
             results["label_efficiency"]["1"] = results["models"]["full"]
@@ -245,8 +245,8 @@ def main(
         from ratbehavior.evaluation.plots import plot_fold_f1
 
         folds = {}
-        for name, entry in results["models"].items():
-            folds[f"{name}\nseed {cfg.seed}" if results["seeds"].get(name) else name] = entry["fold_f1"]
+        for name, model in results["models"].items():
+            folds[f"{name}\nseed {cfg.seed}" if results["seeds"].get(name) else name] = model["fold_f1"]
             for s, run in sorted(results["seeds"].get(name, {}).items(), key=lambda kv: int(kv[0])):
                 folds[f"{name}\nseed {s}"] = run["fold_f1"]
         plot_fold_f1(folds, RESULTS.with_name("quality_folds.png"))
