@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import torch
 import typer
 from quality import REPO, VARIANTS, entry
 from rich.console import Console
@@ -77,7 +76,6 @@ def main(
         results = {}
     results.update({"data_md5": version.md5, "animals": animals, "seed": cfg.seed})
     results.setdefault("variants", {})
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     for name in only or ABLATIONS:
         variant = load_config(config, ABLATIONS[name])
         started = time.perf_counter()
