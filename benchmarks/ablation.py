@@ -3,9 +3,9 @@ switched off at a time, on chosen leave-one-animal-out folds.
 
     .venv/bin/python benchmarks/ablation.py [--only no_fixmatch ...] [--animal R01 --animal R03] [--jobs 2]
 
-A whole leave-one-animal-out run takes half an hour on 2 cores; the frames without video sit mostly
-in two animals (R01's scratch, R03's local_search and rearing), so by default only those two folds
-train, at once. Results go to benchmarks/results/ablation.json, each fold's per-behaviour F1 with
+A whole leave-one-animal-out run takes half an hour on 2 cores; the behaviours that fail without
+video fail in two animals (R01's scratch, R03's local_search while reared), so by default only
+those two folds train, at once. Results go to benchmarks/results/ablation.json, each fold's per-behaviour F1 with
 them, and checkpoints under artifacts/benchmarks/ablation/, so an interrupted run resumes.
 """
 
