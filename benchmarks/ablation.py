@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from quality import REPO, VARIANTS, entry
+from quality import REPO, VARIANTS, entry, save
 from rich.console import Console
 from rich.table import Table
 
@@ -30,7 +30,7 @@ RESULTS = REPO / "benchmarks" / "results" / "ablation.json"
 WORK = REPO / "artifacts" / "benchmarks" / "ablation"
 # Each entry switches off one part of what supervised-only lacks.
 ABLATIONS: dict[str, list[str]] = {
-    "full": [],
+    "full": VARIANTS["full"],
     "no_stages_1_2": ["training.pretrain.epochs=0", "training.align.epochs=0"],
     "no_fixmatch": ["training.finetune.fixmatch_weight=0"],
     "no_rounds": ["training.pseudo_labels.rounds=0"],
@@ -87,8 +87,7 @@ def main(
                 a: {b: m["f1"] for b, m in fold["per_behaviour"].items()} for a, fold in run.summary["folds"].items()
             },
         }
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        save(results, RESULTS)
         console.print(_table(results))
     console.print(f"wrote {RESULTS}")
 

@@ -142,9 +142,9 @@ def seed_spread(results: dict[str, Any], default_seed: int) -> dict[str, dict[st
     return spread
 
 
-def _save(results: dict[str, Any]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+def save(results: dict[str, Any], path: Path = RESULTS) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
 
 
 def _table(results: dict[str, Any]) -> Table:
@@ -206,16 +206,16 @@ def main(
                 else (results["seeds"].setdefault(name, {}), str(s), WORK / f"{name}-seed{s}")
             )
             runs[key] = _train_entry(sessions, variant, workdir, runs.get(key), jobs, rescore)
-            _save(results)
+            save(results)
             console.print(_table(results))
     if "rf" in wanted:
         started = time.perf_counter()
         summary = random_forest_loao(sessions, seed=cfg.seed)
         results["models"]["random_forest"] = entry(summary, time.perf_counter() - started)
-        _save(results)
+        save(results)
     if "speed" in wanted:
         results["inference_frames_per_s"] = inference_speed(sessions, cfg)
-        _save(results)
+        save(results)
     if "curve" in wanted:
         for share in fraction or [0.05, 0.10, 0.25]:
             started = time.perf_counter()
@@ -223,16 +223,16 @@ def main(
                 sessions, cfg, WORK / f"labels-{share:g}", label_fraction=share, progress=True, jobs=jobs
             )
             results["label_efficiency"][f"{share:g}"] = entry(run.summary, time.perf_counter() - started)
-            _save(results)
+            save(results)
         if "full" in results["models"]:
             results["label_efficiency"]["1"] = results["models"]["full"]
-        _save(results)
+        save(results)
 
     console.print(_table(results))
     if "inference_frames_per_s" in results:
         console.print(f"inference: {results['inference_frames_per_s']:,.0f} frames/s (target 20,000)")
     results["seed_spread"] = seed_spread(results, cfg.seed)
-    _save(results)
+    save(results)
     for name, sp in results["seed_spread"].items():
         m, w = sp["macro_f1"], sp["without_video_f1"]
         console.print(
