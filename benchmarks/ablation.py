@@ -5,8 +5,9 @@ switched off at a time, on chosen leave-one-animal-out folds.
 
 A whole leave-one-animal-out run takes half an hour on 2 cores; the behaviours that fail without
 video fail in two animals (R01's scratch, R03's local_search while reared), so by default only
-those two folds train, at once. Results go to benchmarks/results/ablation.json, each fold's per-behaviour F1 with
-them, and checkpoints under artifacts/benchmarks/ablation/, so an interrupted run resumes.
+those two folds train, at once. Results go to benchmarks/results/ablation.json (each fold's
+per-behaviour F1 with them) and checkpoints under artifacts/benchmarks/ablation/, so an interrupted
+run resumes.
 """
 
 from __future__ import annotations
@@ -83,9 +84,6 @@ def main(
         results["variants"][name] = entry(run.summary, time.perf_counter() - started) | {
             "overrides": ABLATIONS[name],
             "config_hash": config_hash(variant),
-            "fold_per_behaviour_f1": {
-                a: {b: m["f1"] for b, m in fold["per_behaviour"].items()} for a, fold in run.summary["folds"].items()
-            },
         }
         save(results, RESULTS)
         console.print(_table(results))

@@ -60,6 +60,9 @@ def entry(summary: dict[str, Any], seconds: float) -> dict[str, Any]:
         "without_video_f1": summary["without_video"]["macro_f1"],
         "fold_f1": {a: m["macro_f1"] for a, m in summary["folds"].items()},
         "per_behaviour_f1": {b: m["f1"] for b, m in summary["pooled"]["per_behaviour"].items()},
+        "fold_per_behaviour_f1": {
+            a: {b: m["f1"] for b, m in fold["per_behaviour"].items()} for a, fold in summary["folds"].items()
+        },
         "training_seconds": round(seconds, 1),
         "inference_frames_per_s": summary.get("inference_frames_per_s"),
         "without_video_frames": summary["without_video"]["frames"],
