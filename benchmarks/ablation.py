@@ -29,7 +29,8 @@ from ratbehavior.evaluation.loao import evaluate_loao
 
 RESULTS = REPO / "benchmarks" / "results" / "ablation.json"
 WORK = REPO / "artifacts" / "benchmarks" / "ablation"
-# Each entry switches off one part of what supervised-only lacks.
+# Between the two references, full and supervised-only, each entry switches off one part of what
+# supervised-only lacks.
 ABLATIONS: dict[str, list[str]] = {
     "full": VARIANTS["full"],
     "no_stages_1_2": ["training.pretrain.epochs=0", "training.align.epochs=0"],
