@@ -119,6 +119,16 @@ def test_every_stage_logs_its_losses(sessions):
     assert all(np.isfinite(v) for stage in trained.history.values() for epoch in stage for v in epoch.values())
 
 
+def test_fixmatch_keeps_its_targets_when_the_prototype_pseudo_labels_are_off(sessions):
+    """One threshold once served both uses of the prototypes, so an ablation of the pseudo-labels
+    silently switched FixMatch off too."""
+    no_labels = "training.finetune.prototype_threshold=1.0"
+    every_frame = train_model(sessions, tiny_config(no_labels, "training.finetune.fixmatch_threshold=-1.0"), ["A1"])
+    assert all(epoch["fixmatch"] > 0 for epoch in every_frame.history["stage3"])
+    none = train_model(sessions, tiny_config("training.finetune.fixmatch_threshold=1.0"), ["A1"])
+    assert all(epoch["fixmatch"] == 0 for epoch in none.history["stage3"])
+
+
 def test_the_model_learns_the_toy_behaviours_of_an_unseen_animal_even_without_video(sessions):
     cfg = tiny_config(
         "training.finetune.epochs=4", "training.finetune.steps_per_epoch=15", "training.classifier.steps_per_epoch=60"

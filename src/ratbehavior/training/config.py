@@ -61,8 +61,12 @@ class FinetuneConfig(StageConfig):
     # "Heavy" noise on the supervised contrastive view, in robust standard deviations of the features.
     heavy_noise_sigma: float = Field(0.5, ge=0.0)
     mixup_alpha: float = Field(0.4, gt=0.0)
+    # Unlabelled frames this similar to a class prototype join the labelled batch with its labels.
     prototype_threshold: float = Field(0.95, ge=-1.0, le=1.0)
     fixmatch_weight: float = Field(0.2, ge=0.0)
+    # The same similarity for FixMatch's weak view to label the strong view: its own setting, so that
+    # either use of the prototypes can be switched off (1.0) without the other.
+    fixmatch_threshold: float = Field(0.95, ge=-1.0, le=1.0)
     fixmatch_temperature: float = Field(0.1, gt=0.0)
     weak_noise_sigma: float = Field(0.05, ge=0.0)
     # The strong view: heavy noise, plus per-window feature scaling and hidden blocks of frames.

@@ -237,7 +237,7 @@ def finetune_plan(model: RatBehaviourNet, data: StageData, cfg: Config) -> Epoch
                     weak.projection,
                     strong.projection,
                     prototypes,
-                    s3.prototype_threshold,
+                    s3.fixmatch_threshold,
                     s3.fixmatch_temperature,
                     valid_unl,
                 ),
