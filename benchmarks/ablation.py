@@ -5,9 +5,9 @@ switched off at a time, on chosen leave-one-animal-out folds.
 
 A whole leave-one-animal-out run takes half an hour on 2 cores; the behaviours that fail without
 video fail in two animals (R01's scratch, R03's local_search while reared), so by default only
-those two folds train, at once. Results go to benchmarks/results/ablation.json (each fold's
-per-behaviour F1 with them) and checkpoints under artifacts/benchmarks/ablation/, so an interrupted
-run resumes.
+those two folds train, at once. Results go to benchmarks/results/ablation.json, or to `--results`
+(one file per CPU kind: runs differ across CPUs), each fold's per-behaviour F1 with them, and
+checkpoints under artifacts/benchmarks/ablation/, so an interrupted run resumes.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ ABLATIONS: dict[str, list[str]] = {
     "no_fixmatch": ["training.finetune.fixmatch_weight=0"],
     "no_rounds": ["training.pseudo_labels.rounds=0"],
     "no_prototype_labels": ["training.finetune.prototype_threshold=1.0"],
+    # Both uses of the prototypes: the pseudo-labels and FixMatch's targets.
+    "no_prototypes": ["training.finetune.prototype_threshold=1.0", "training.finetune.fixmatch_threshold=1.0"],
     "no_session_mixing": ["training.finetune.mixing_weight=0"],
     "supervised_only": VARIANTS["supervised_only"],
 }
@@ -63,6 +65,9 @@ def main(
     only: Annotated[list[str] | None, typer.Option(help=f"Variants to train, of {', '.join(ABLATIONS)}.")] = None,
     animal: Annotated[list[str] | None, typer.Option(help="Held-out animals (folds) to train.")] = None,
     jobs: Annotated[int, typer.Option(help="Folds trained at once, each with its share of the threads.")] = 2,
+    results_file: Annotated[
+        Path, typer.Option("--results", help="JSON to update: one per CPU kind, since runs differ across CPUs.")
+    ] = RESULTS,
 ) -> None:
     unknown = set(only or []) - set(ABLATIONS)
     if unknown:
@@ -72,7 +77,7 @@ def main(
     animals = sorted(animal or ["R01", "R03"])
     sessions = load_feature_set(REPO / cfg.paths.features_dir)
     version = read_data_version(REPO)
-    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results: dict[str, Any] = json.loads(results_file.read_text()) if results_file.is_file() else {}
     # Entries from other data, folds or seed do not compare with these.
     if (results.get("data_md5"), results.get("animals"), results.get("seed")) != (version.md5, animals, cfg.seed):
         results = {}
@@ -86,9 +91,9 @@ def main(
             "overrides": ABLATIONS[name],
             "config_hash": config_hash(variant),
         }
-        save(results, RESULTS)
+        save(results, results_file)
         console.print(_table(results))
-    console.print(f"wrote {RESULTS}")
+    console.print(f"wrote {results_file}")
 
 
 if __name__ == "__main__":
