@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-import torch
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -184,7 +183,6 @@ def main(
     ] = False,
 ) -> None:
     console = Console()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     cfg = load_config(config)
     sessions = load_feature_set(REPO / cfg.paths.features_dir)
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
