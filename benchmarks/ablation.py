@@ -30,7 +30,7 @@ from ratbehavior.evaluation.loao import evaluate_loao
 RESULTS = REPO / "benchmarks" / "results" / "ablation.json"
 WORK = REPO / "artifacts" / "benchmarks" / "ablation"
 # Between the two references, full and supervised-only, each entry switches off one part of what
-# supervised-only lacks.
+# supervised-only lacks; the pairs at the end ask which part costs most once the pseudo-labels are off.
 ABLATIONS: dict[str, list[str]] = {
     "full": VARIANTS["full"],
     "no_stages_1_2": ["training.pretrain.epochs=0", "training.align.epochs=0"],
@@ -41,6 +41,10 @@ ABLATIONS: dict[str, list[str]] = {
     "no_prototypes": ["training.finetune.prototype_threshold=1.0", "training.finetune.fixmatch_threshold=1.0"],
     "no_session_mixing": ["training.finetune.mixing_weight=0"],
     "supervised_only": VARIANTS["supervised_only"],
+}
+ABLATIONS |= {
+    f"no_prototype_labels_and_{part}": ABLATIONS["no_prototype_labels"] + ABLATIONS[f"no_{part}"]
+    for part in ("stages_1_2", "session_mixing")
 }
 # What the table shows of frames without video: the behaviours that fail there.
 WATCHED = ("local_search", "scratch", "rearing", "grooming")
