@@ -140,13 +140,17 @@ def pseudo_label_round(
     held_out: str,
     previous: str,
     round_number: int,
+    member: int = 0,
 ) -> str:
-    """Stage 3 on the confident pseudo-labels of the previous classifier, then the classifier again."""
+    """Stage 3 on the confident pseudo-labels of the previous classifier, then the classifier again
+    (of ensemble member `member`)."""
     from ratbehavior import steps
+    from ratbehavior.training.pipeline import member_prefix
 
     cfg = steps.pipeline_config(repo, config, overrides, mlflow_uri, ray_address)
-    tuned = steps.train(fold_run_id, cfg, held_out, f"stage3_round{round_number}", previous)
-    return steps.train(fold_run_id, cfg, held_out, f"classifier_round{round_number}", tuned)
+    prefix = member_prefix(member)
+    tuned = steps.train(fold_run_id, cfg, held_out, f"{prefix}stage3_round{round_number}", previous)
+    return steps.train(fold_run_id, cfg, held_out, f"{prefix}classifier_round{round_number}", tuned)
 
 
 @_component

@@ -24,7 +24,8 @@ from ratbehavior.data.dataset import SessionData, prepare_session
 from ratbehavior.data.session import open_session
 from ratbehavior.errors import DataContractError, InputError
 from ratbehavior.model.adapters import UNKNOWN_SESSION
-from ratbehavior.model.network import ModelDims, RatBehaviourNet, build_model
+from ratbehavior.model.ensemble import Model, build_members, networks
+from ratbehavior.model.network import ModelDims
 from ratbehavior.model.sliding import run_session
 from ratbehavior.training.checkpoint import Checkpoints, seed_everything
 from ratbehavior.training.classifier import Calibration
@@ -44,7 +45,7 @@ class ModelDirError(InputError):
 
 @dataclass
 class Predictor:
-    model: RatBehaviourNet
+    model: Model
     calibration: Calibration
     config: Config
     slots: dict[str, int]
@@ -99,7 +100,7 @@ def load_model_dir(path: Path) -> Predictor:
             f"{path}: model format {manifest.get('format_version')}, this ratbehavior reads format {FORMAT_VERSION}"
         )
     cfg = Config.model_validate(manifest["config"])
-    model = build_model(cfg.model, ModelDims(**manifest["dims"]))
+    model = build_members(cfg.model, ModelDims(**manifest["dims"]), cfg.training.members)
     model.load_state_dict(torch.load(path / WEIGHTS, map_location="cpu", weights_only=True))
     model.eval()
     return Predictor(
@@ -137,26 +138,29 @@ def model_view(predictor: Predictor, session: SessionData) -> SessionData:
 
 def adapt_to_session(predictor: Predictor, session: SessionData, steps: int, lr: float = 1e-2) -> int:
     """Unlabelled adaptation: a new adapter slot for the session, trained alone with the stage-1
-    losses on the session's own frames; everything else stays as trained. Returns the slot."""
-    model, cfg = predictor.model, predictor.config
+    losses on the session's own frames; everything else stays as trained. Returns the slot. Each
+    member of an ensemble adapts its own slot; they all get the same index."""
+    cfg = predictor.config
     session = model_view(predictor, session)
-    slot = model.add_sessions(1)[0]
-    handles = model.adapt_sessions([slot])
-    try:
-        seed_everything(cfg.seed, "adapt", session.session_id)
-        stage = StageData([session], {session.session_id: slot}, cfg.training.window, cfg.training.stride)
-        run_stage(
-            TrainContext(cfg.seed, Checkpoints(None), cfg.training.max_grad_norm),
-            f"adapt_{session.session_id}",
-            model,
-            StageConfig(epochs=1, steps_per_epoch=steps, lr=lr, weight_decay=0.0),
-            pretrain_plan(model, stage, cfg),
-        )
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.unfreeze_all()
-        model.eval()
+    # The members know the same sessions, so each one's new slot has the same index.
+    (slot,) = {net.add_sessions(1)[0] for net in networks(predictor.model)}
+    stage = StageData([session], {session.session_id: slot}, cfg.training.window, cfg.training.stride)
+    for net in networks(predictor.model):
+        handles = net.adapt_sessions([slot])
+        try:
+            seed_everything(cfg.seed, "adapt", session.session_id)
+            run_stage(
+                TrainContext(cfg.seed, Checkpoints(None), cfg.training.max_grad_norm),
+                f"adapt_{session.session_id}",
+                net,
+                StageConfig(epochs=1, steps_per_epoch=steps, lr=lr, weight_decay=0.0),
+                pretrain_plan(net, stage, cfg),
+            )
+        finally:
+            for handle in handles:
+                handle.remove()
+            net.unfreeze_all()
+            net.eval()
     return slot
 
 

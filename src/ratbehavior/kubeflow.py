@@ -21,8 +21,11 @@ CHECKOUT = Path(ratbehavior.__file__).resolve().parents[2]
 COMPILED = CHECKOUT / "pipelines" / "training.yaml"
 
 
-def load_pipeline(rounds: int | None = None, image: str | None = None) -> Callable[..., Any]:
-    """The pipeline function, with `rounds` pseudo-label rounds unrolled and components on `image`."""
+def load_pipeline(
+    rounds: int | None = None, image: str | None = None, members: int | None = None
+) -> Callable[..., Any]:
+    """The pipeline function, with `rounds` pseudo-label rounds and `members` ensemble members
+    unrolled, and components on `image`."""
     if not (CHECKOUT / "pipelines" / "training.py").is_file():
         raise InputError(f"{CHECKOUT}: no pipelines/training.py; the pipeline commands run from a project checkout")
     if image:
@@ -34,23 +37,27 @@ def load_pipeline(rounds: int | None = None, image: str | None = None) -> Callab
         if name in sys.modules:
             importlib.reload(sys.modules[name])
     training = importlib.import_module("pipelines.training")
-    return training.build(training.DEFAULT_ROUNDS if rounds is None else rounds)
+    return training.build(
+        training.DEFAULT_ROUNDS if rounds is None else rounds, training.DEFAULT_MEMBERS if members is None else members
+    )
 
 
-def compile_pipeline(out: Path = COMPILED, rounds: int | None = None, image: str | None = None) -> Path:
+def compile_pipeline(
+    out: Path = COMPILED, rounds: int | None = None, image: str | None = None, members: int | None = None
+) -> Path:
     from kfp import compiler
 
-    compiler.Compiler().compile(load_pipeline(rounds, image), str(out))
+    compiler.Compiler().compile(load_pipeline(rounds, image, members), str(out))
     return out
 
 
-def run_local(arguments: dict[str, Any], rounds: int | None = None) -> None:
+def run_local(arguments: dict[str, Any], rounds: int | None = None, members: int | None = None) -> None:
     """Every component in a subprocess of this environment (no containers): the embedded default."""
     from kfp import local
 
     workdir = Path(arguments.get("repo", ".")) / arguments.get("workdir", "artifacts/pipeline")
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(workdir / "kfp"))
-    load_pipeline(rounds)(**arguments)
+    load_pipeline(rounds, members=members)(**arguments)
 
 
 def submit(host: str, arguments: dict[str, Any], package: Path = COMPILED, run_name: str | None = None) -> str:

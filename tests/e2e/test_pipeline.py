@@ -43,6 +43,17 @@ def test_folds_run_in_parallel_and_feed_the_gate_which_guards_registration(spec)
     assert names == ["stage 1", "stage 2", "stage 3", "classifier"]
 
 
+def test_an_ensembles_later_members_train_after_the_first_one_ends(tmp_path):
+    fold = yaml.safe_load(compile_pipeline(tmp_path / "two.yaml", members=2).read_text())
+    tasks = {t["taskInfo"]["name"]: t for t in fold["components"]["comp-for-loop-1"]["dag"]["tasks"].values()}
+    first = tasks["member 1 stage 1"]["inputs"]["parameters"]
+    assert first["step"]["runtimeValue"]["constant"] == "member1_stage1"
+    assert first["previous"]["taskOutputParameter"]["producerTask"] == "pseudo-label-round"
+    assert tasks["member 1 pseudo-label round 1"]["inputs"]["parameters"]["member"]["runtimeValue"]["constant"] == 1
+    evaluated = tasks["evaluate-fold"]["inputs"]["parameters"]["checkpoint"]["taskOutputParameter"]
+    assert evaluated["producerTask"] == "pseudo-label-round-2"
+
+
 def test_the_data_version_and_the_run_are_never_cached_and_the_rest_may_be(spec):
     root = spec["root"]["dag"]["tasks"]
     assert root["resolve-data-version"]["cachingOptions"] == {}

@@ -63,6 +63,19 @@ def test_local_mode_trains_exactly_like_the_library(local_ray, tmp_path):
     assert (tmp_path / "local" / "local-classifier_round1" / "checkpoints" / "classifier_round1.pt").is_file()
 
 
+def test_an_ensemble_on_ray_trains_each_member_in_jobs_of_its_own_exactly_like_the_library(local_ray, tmp_path):
+    cfg = tiny_config(*CLASSIFIER_ONLY, "training.members=2", "ray.num_workers=0", f"ray.storage_path={tmp_path}")
+    sessions = toy_dataset()
+    on_ray = train_on_ray(sessions, cfg, ["A2"], run_name="ensemble")
+    direct = train_model(sessions, cfg, ["A2"])
+    assert _weights(on_ray).keys() == _weights(direct).keys()
+    assert all(torch.equal(v, _weights(direct)[k]) for k, v in _weights(on_ray).items())
+    assert on_ray.calibration.to_dict() == direct.calibration.to_dict()
+    # Member 1's step is a job of its own, which carries member 0's checkpoint on to the next.
+    own = tmp_path / "ensemble" / "local-member1_classifier" / "checkpoints"
+    assert sorted(p.name for p in own.glob("*.pt")) == ["classifier.pt", "member1_classifier.pt"]
+
+
 def test_two_workers_take_the_same_steps_as_one_with_the_same_global_batch(local_ray, tmp_path):
     sessions = toy_dataset()
     runs = {}

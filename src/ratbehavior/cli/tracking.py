@@ -161,6 +161,9 @@ ArgOption = Annotated[
     typer.Option("--arg", "-a", help="Pipeline parameter name=value (repo, rev, config, overrides, ...; repeatable)."),
 ]
 RoundsOption = Annotated[int | None, typer.Option(help="Pseudo-label rounds to unroll (default: the pipeline's).")]
+MembersOption = Annotated[
+    int | None, typer.Option(help="Ensemble members to unroll, as training.members (default: the pipeline's).")
+]
 
 
 def _arguments(args: list[str] | None) -> dict[str, object]:
@@ -181,6 +184,7 @@ def compile_command(
         Path | None, typer.Option("--out", "-o", help="YAML to write (default: pipelines/training.yaml).")
     ] = None,
     rounds: RoundsOption = None,
+    members: MembersOption = None,
     image: Annotated[
         str | None, typer.Option(help="Image of every component (default: ratbehavior:<version>).")
     ] = None,
@@ -189,12 +193,12 @@ def compile_command(
     from ratbehavior.kubeflow import COMPILED, compile_pipeline
 
     with user_errors():
-        path = compile_pipeline(out or COMPILED, rounds, image)
+        path = compile_pipeline(out or COMPILED, rounds, image, members)
     typer.echo(f"wrote {path}")
 
 
 @pipeline_app.command("run")
-def run_pipeline(args: ArgOption = None, rounds: RoundsOption = None) -> None:
+def run_pipeline(args: ArgOption = None, rounds: RoundsOption = None, members: MembersOption = None) -> None:
     """Run the pipeline with Kubeflow's local runner on this machine, then report the gate and the registry."""
     import mlflow
 
@@ -204,7 +208,7 @@ def run_pipeline(args: ArgOption = None, rounds: RoundsOption = None) -> None:
 
     with user_errors():
         arguments = {"repo": str(Path.cwd()), **_arguments(args)}
-        run_local(arguments, rounds)
+        run_local(arguments, rounds, members)
         cfg = pipeline_config(
             str(arguments["repo"]), str(arguments.get("config", "configs/default.yaml")),
             str(arguments.get("overrides", "[]")), str(arguments.get("mlflow_uri", "")),

@@ -23,7 +23,7 @@ from ratbehavior.evaluation.metrics import FoldResult, summarise_folds
 from ratbehavior.inference import Prediction, Predictor, predict_session, predictor_of
 from ratbehavior.training.checkpoint import Checkpoints
 from ratbehavior.training.data import label_blocks, restrict_modalities
-from ratbehavior.training.pipeline import train_model
+from ratbehavior.training.pipeline import stage_names, train_model
 
 # Blocks of labels kept by the label-efficiency curve. Shorter than calibration's blocks: a session
 # holds only a few 10 s blocks of labels, and drawn at 5 or 10 % most sessions kept none, which left
@@ -157,7 +157,12 @@ def evaluate_loao(
     run.summary["cpu"] = cpu_name()
     run.summary["mkl_branch"] = mkl_branch()
     if workdir is not None:
-        run.summary["stage_digests"] = {a: Checkpoints(workdir / f"fold-{a}").digests() for a in tasks}
+        # A fold folder can hold more than this training: the later members of a larger ensemble.
+        steps = set(stage_names(cfg))
+        run.summary["stage_digests"] = {
+            a: {step: d for step, d in Checkpoints(workdir / f"fold-{a}").digests().items() if step in steps}
+            for a in tasks
+        }
     # At small fractions the one-block minimum per session keeps more than asked.
     run.summary["label_share_kept"] = float(
         sum(s.label_mask.sum() for s in training) / max(1, sum(s.label_mask.sum() for s in sessions))

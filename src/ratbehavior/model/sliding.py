@@ -1,4 +1,5 @@
-"""The network over a whole session: overlapping windows, outputs averaged per frame."""
+"""The network over a whole session: overlapping windows, outputs averaged per frame; an ensemble's
+members each in turn, their logits averaged."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ratbehavior.data.dataset import SessionData
+from ratbehavior.model.ensemble import Model, networks
 from ratbehavior.model.network import RatBehaviourNet
 from ratbehavior.training.windows import window_starts
 
@@ -30,6 +32,23 @@ def _windows(values: np.ndarray, index: np.ndarray, inside: np.ndarray, fill: fl
 
 @torch.inference_mode()
 def run_session(
+    model: Model, session: SessionData, slot: int, window: int, stride: int, batch_size: int
+) -> FrameOutputs:
+    """Every frame's outputs (`_run_network`). An ensemble's logits are its members' mean; its
+    embedding and projection are theirs side by side, the projection normalised again."""
+    outputs = [_run_network(net, session, slot, window, stride, batch_size) for net in networks(model)]
+    if len(outputs) == 1:
+        return outputs[0]
+    projection = F.normalize(torch.from_numpy(np.concatenate([o.projection for o in outputs], axis=1)), dim=-1)
+    return FrameOutputs(
+        np.concatenate([o.embedding for o in outputs], axis=1),
+        projection.numpy(),
+        np.mean([o.logits for o in outputs], axis=0, dtype=np.float32),
+        outputs[0].valid,
+    )
+
+
+def _run_network(
     model: RatBehaviourNet, session: SessionData, slot: int, window: int, stride: int, batch_size: int
 ) -> FrameOutputs:
     """Every frame's outputs, averaged over the windows that contain it: a frame near a window's

@@ -18,6 +18,7 @@ from ratbehavior.config import Config
 from ratbehavior.data.dataset import SessionData
 from ratbehavior.errors import InputError
 from ratbehavior.evaluation.bouts import runs
+from ratbehavior.model.ensemble import Model
 from ratbehavior.model.losses import inverse_frequency_weights, masked_bce_with_logits
 from ratbehavior.model.network import RatBehaviourNet
 from ratbehavior.training.data import with_labels
@@ -207,9 +208,17 @@ def fit_classifier(
     model.classifier.requires_grad_(True)
     history = run_stage(ctx, name, model, c, _classifier_plan(model, x, y, weights, c.batch_frames))
     model.unfreeze_all()
+    return history, calibrate_model(model, data, calibration, cfg, shortest)
+
+
+def calibrate_model(
+    model: Model, data: StageData, calibration: Sequence[SessionData], cfg: Config, shortest: np.ndarray
+) -> Calibration:
+    """`calibrate` on the model's logits over the calibration sessions' held-out labelled frames."""
+    c = cfg.training.classifier
     held = session_outputs(model, data, calibration, cfg.training.inference_batch)
     keep = [s.label_mask & o.valid for s, o in zip(calibration, held, strict=True)]
-    return history, calibrate(
+    return calibrate(
         [o.logits for o in held], [s.labels for s in calibration], keep, c.smoothing_windows, c.min_bouts, shortest
     )
 

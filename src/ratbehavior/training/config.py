@@ -125,6 +125,9 @@ class TrainingConfig(Section):
     use_imu: bool = True
     # Windows in one forward pass when embedding or predicting whole sessions.
     inference_batch: int = Field(32, ge=1)
+    # Networks trained alike under seeds seed, seed+1, ... on the same calibration split; their logits
+    # are averaged and calibrated as one model's. Each member costs a whole training and an inference pass.
+    members: int = Field(1, ge=1)
     pretrain: PretrainConfig = Field(default_factory=PretrainConfig)
     align: AlignConfig = Field(default_factory=AlignConfig)
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)

@@ -29,6 +29,9 @@ class TrainContext:
     max_grad_norm: float = 1.0
     progress: bool = False
     on_epoch_end: list[EpochHook] = field(default_factory=list)
+    # Names this training's stages in checkpoints, progress and hooks (an ensemble's later members);
+    # seeding keeps the bare stage name, so a member trains as a training under its own seed would.
+    prefix: str = ""
 
 
 def run_stage(
@@ -36,10 +39,11 @@ def run_stage(
 ) -> list[dict[str, float]]:
     """Train the parameters that currently require grad for `cfg.epochs` epochs (the caller sets the
     freezing). A stage whose checkpoint holds all its epochs is not run again: its weights are loaded."""
+    stage = ctx.prefix + name
     optimizer = torch.optim.AdamW(model.parameter_groups(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     history: list[dict[str, float]] = []
     start = 0
-    saved = ctx.checkpoints.load(name)
+    saved = ctx.checkpoints.load(stage)
     if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
@@ -52,7 +56,7 @@ def run_stage(
         sums: dict[str, float] = {}
         bar = tqdm(
             range(cfg.steps_per_epoch),
-            desc=f"{name} {epoch + 1}/{cfg.epochs}",
+            desc=f"{stage} {epoch + 1}/{cfg.epochs}",
             disable=not (ctx.progress and is_main()),
         )
         for _ in bar:
@@ -68,9 +72,9 @@ def run_stage(
         means = average_scalars({key: value / cfg.steps_per_epoch for key, value in sums.items()})
         history.append(means)
         ctx.checkpoints.save(
-            name,
+            stage,
             {"epoch": epoch + 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "history": history},
         )
         for hook in ctx.on_epoch_end:
-            hook(name, epoch, means)
+            hook(stage, epoch, means)
     return history

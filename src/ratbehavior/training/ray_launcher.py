@@ -24,6 +24,7 @@ import torch
 
 from ratbehavior.config import Config
 from ratbehavior.data.dataset import SessionData, load_session, save_session
+from ratbehavior.errors import InputError
 from ratbehavior.tracking.runs import EpochLogger, StepRuns
 from ratbehavior.training.checkpoint import Checkpoints
 from ratbehavior.training.config import RayConfig
@@ -210,11 +211,19 @@ def run_step(
 
 @contextmanager
 def local_checkpoint(cfg: Config, checkpoint: str) -> Iterator[Path]:
-    """A training's last checkpoint, copied from Ray's storage to a folder that lives for the block."""
+    """A finished training's last checkpoint, copied from Ray's storage to a folder that lives for the
+    block. Fails if a step of the configuration is missing there: loading it would train that step
+    here, outside Ray (a pipeline compiled with fewer rounds or members than the configuration has)."""
     import ray.train
 
     with tempfile.TemporaryDirectory() as tmp:
         ray.train.Checkpoint(checkpoint, filesystem=storage(cfg.ray)[1]).to_directory(tmp)
+        missing = [step for step in stage_names(cfg) if not (Path(tmp) / f"{step}.pt").is_file()]
+        if missing:
+            raise InputError(
+                f"{checkpoint}: the training stopped before {', '.join(missing)}; a pipeline must be compiled "
+                "with the configuration's pseudo-label rounds and members (--rounds, --members)"
+            )
         yield Path(tmp)
 
 

@@ -13,6 +13,7 @@ from ratbehavior.config import Config
 from ratbehavior.data.dataset import SessionData
 from ratbehavior.errors import InputError
 from ratbehavior.model import augment
+from ratbehavior.model.ensemble import Model
 from ratbehavior.model.losses import (
     class_prototypes,
     hierarchical_contrastive_loss,
@@ -71,9 +72,7 @@ class StageData:
     stride: int
 
 
-def session_outputs(
-    model: RatBehaviourNet, data: StageData, sessions: Sequence[SessionData], batch: int
-) -> list[FrameOutputs]:
+def session_outputs(model: Model, data: StageData, sessions: Sequence[SessionData], batch: int) -> list[FrameOutputs]:
     """The network over whole sessions, each through its own adapter slot."""
     return [run_session(model, s, data.slots[s.session_id], data.window, data.stride, batch) for s in sessions]
 
