@@ -54,6 +54,21 @@ def test_an_ensembles_later_members_train_after_the_first_one_ends(tmp_path):
     assert evaluated["producerTask"] == "pseudo-label-round-2"
 
 
+def test_a_local_run_unrolls_the_rounds_and_members_its_configuration_asks_for(monkeypatch):
+    class Unrolled(Exception):
+        pass
+
+    def run_local(arguments, rounds, members):
+        raise Unrolled(rounds, members)
+
+    monkeypatch.setattr("ratbehavior.kubeflow.run_local", run_local)
+    overrides = '["training.members=2", "training.pseudo_labels.rounds=0"]'
+    args = ["--arg", f"config={CI_CONFIG}", "--arg", f"overrides={overrides}"]
+    assert runner.invoke(app, ["pipeline", "run", *args]).exception.args == (0, 2)
+    given = runner.invoke(app, ["pipeline", "run", *args, "--rounds", "1", "--members", "3"])
+    assert given.exception.args == (1, 3)
+
+
 def test_the_data_version_and_the_run_are_never_cached_and_the_rest_may_be(spec):
     root = spec["root"]["dag"]["tasks"]
     assert root["resolve-data-version"]["cachingOptions"] == {}

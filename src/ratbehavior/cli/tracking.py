@@ -160,9 +160,11 @@ ArgOption = Annotated[
     list[str] | None,
     typer.Option("--arg", "-a", help="Pipeline parameter name=value (repo, rev, config, overrides, ...; repeatable)."),
 ]
-RoundsOption = Annotated[int | None, typer.Option(help="Pseudo-label rounds to unroll (default: the pipeline's).")]
+RoundsOption = Annotated[
+    int | None, typer.Option(help="Pseudo-label rounds to unroll (compile: the pipeline's; run: the configuration's).")
+]
 MembersOption = Annotated[
-    int | None, typer.Option(help="Ensemble members to unroll, as training.members (default: the pipeline's).")
+    int | None, typer.Option(help="Ensemble members to unroll (compile: the pipeline's; run: the configuration's).")
 ]
 
 
@@ -199,7 +201,8 @@ def compile_command(
 
 @pipeline_app.command("run")
 def run_pipeline(args: ArgOption = None, rounds: RoundsOption = None, members: MembersOption = None) -> None:
-    """Run the pipeline with Kubeflow's local runner on this machine, then report the gate and the registry."""
+    """Run the pipeline with Kubeflow's local runner on this machine, then report the gate and the
+    registry. Rounds and members are unrolled as the configuration run asks, unless given."""
     import mlflow
 
     from ratbehavior.kubeflow import run_local
@@ -208,12 +211,17 @@ def run_pipeline(args: ArgOption = None, rounds: RoundsOption = None, members: M
 
     with user_errors():
         arguments = {"repo": str(Path.cwd()), **_arguments(args)}
-        run_local(arguments, rounds, members)
         cfg = pipeline_config(
             str(arguments["repo"]), str(arguments.get("config", "configs/default.yaml")),
             str(arguments.get("overrides", "[]")), str(arguments.get("mlflow_uri", "")),
             str(arguments.get("ray_address", "")),
         )  # fmt: skip
+        t = cfg.training
+        run_local(
+            arguments,
+            t.pseudo_labels.rounds if rounds is None else rounds,
+            t.members if members is None else members,
+        )
     experiment = setup_tracking(cfg)
     (latest,) = mlflow.search_runs(
         [experiment], "tags.mlflow.parentRunId IS NULL", order_by=["start_time DESC"], max_results=1,
