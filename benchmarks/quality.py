@@ -2,10 +2,11 @@
 label-efficiency curve, and inference speed.
 
     .venv/bin/python benchmarks/quality.py [--only full --only rf ...] [--fraction 0.25 ...] [--jobs 2]
-                                           [--seed 1 --seed 2 ...]
+                                           [--seed 1 --seed 2 ...] [--results <json>]
 
 Needs the features of the recorded data version (`make run` or `dvc repro` builds them). Each entry
-is written to benchmarks/results/quality.json as soon as it is done, and each fold checkpoints under
+is written to benchmarks/results/quality.json (or `--results`: one file per CPU kind, since runs
+differ across CPUs) as soon as it is done, and each fold checkpoints under
 artifacts/benchmarks/quality/, so an interrupted benchmark picks up where it stopped. `--rescore`
 scores those checkpointed folds again (after a fix in prediction or scoring) and keeps the training
 time measured when they were trained. `--seed` trains the chosen models again under other seeds, so
@@ -148,7 +149,7 @@ def seed_spread(results: dict[str, Any], default_seed: int) -> dict[str, dict[st
     return spread
 
 
-def save(results: dict[str, Any], path: Path = RESULTS) -> None:
+def save(results: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")
 
@@ -185,11 +186,14 @@ def main(
             "the training time stays the one measured when they were trained."
         ),
     ] = False,
+    results_file: Annotated[
+        Path, typer.Option("--results", help="JSON to update: one per CPU kind, since runs differ across CPUs.")
+    ] = RESULTS,
 ) -> None:
     console = Console()
     cfg = load_config(config)
     sessions = load_feature_set(REPO / cfg.paths.features_dir)
-    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results: dict[str, Any] = json.loads(results_file.read_text()) if results_file.is_file() else {}
     version = read_data_version(REPO)
     if results.get("data_md5") != version.md5:
         results = {}
@@ -212,18 +216,18 @@ def main(
                 else (results["seeds"].setdefault(name, {}), str(s), WORK / f"{folder}-seed{s}")
             )
             runs[key] = _train_entry(sessions, variant, workdir, runs.get(key), jobs, rescore)
-            save(results)
+            save(results, results_file)
             console.print(_table(results))
     if "rf" in wanted:
         started = time.perf_counter()
         summary = random_forest_loao(sessions, seed=cfg.seed)
         results["models"]["random_forest"] = entry(summary, time.perf_counter() - started)
-        save(results)
+        save(results, results_file)
     if "speed" in wanted:
         results["inference_frames_per_s"] = inference_speed(sessions, cfg)
         ensemble = load_config(config, VARIANTS["ensemble"])
         results["ensemble_inference_frames_per_s"] = inference_speed(sessions, ensemble)
-        save(results)
+        save(results, results_file)
     if "curve" in wanted:
         for share in fraction or [0.05, 0.10, 0.25]:
             started = time.perf_counter()
@@ -231,10 +235,10 @@ def main(
                 sessions, cfg, WORK / f"labels-{share:g}", label_fraction=share, progress=True, jobs=jobs
             )
             results["label_efficiency"][f"{share:g}"] = entry(run.summary, time.perf_counter() - started)
-            save(results)
+            save(results, results_file)
         if "full" in results["models"]:
             results["label_efficiency"]["1"] = results["models"]["full"]
-        save(results)
+        save(results, results_file)
 
     console.print(_table(results))
     if "inference_frames_per_s" in results:
@@ -242,7 +246,7 @@ def main(
     if "ensemble_inference_frames_per_s" in results:
         console.print(f"ensemble inference: {results['ensemble_inference_frames_per_s']:,.0f} frames/s")
     results["seed_spread"] = seed_spread(results, cfg.seed)
-    save(results)
+    save(results, results_file)
     for name, sp in results["seed_spread"].items():
         m, w = sp["macro_f1"], sp["without_video_f1"]
         console.print(
@@ -259,8 +263,8 @@ def main(
             folds[f"{name}\nseed {cfg.seed}" if results["seeds"].get(name) else name] = model["fold_f1"]
             for s, run in sorted(results["seeds"].get(name, {}).items(), key=lambda kv: int(kv[0])):
                 folds[f"{name}\nseed {s}"] = run["fold_f1"]
-        plot_fold_f1(folds, RESULTS.with_name("quality_folds.png"))
-    console.print(f"wrote {RESULTS}")
+        plot_fold_f1(folds, results_file.with_name(f"{results_file.stem}_folds.png"))
+    console.print(f"wrote {results_file}")
 
 
 if __name__ == "__main__":
