@@ -148,5 +148,10 @@ def config_to_dict(config: Config) -> dict[str, Any]:
 
 def config_hash(config: Config) -> str:
     """A short stable fingerprint of the whole tree, for lineage tags and caching."""
-    canonical = json.dumps(config_to_dict(config), sort_keys=True, separators=(",", ":"))
+    return tree_hash(config_to_dict(config))
+
+
+def tree_hash(tree: dict[str, Any]) -> str:
+    """`config_hash` of a configuration tree with some keys left out."""
+    canonical = json.dumps(tree, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ratbehavior.config import Config, config_hash
+from ratbehavior.config import Config, config_to_dict, tree_hash
 from ratbehavior.data.dataset import SessionData
 from ratbehavior.errors import InputError
 from ratbehavior.model.ensemble import Model, assemble
@@ -68,10 +68,12 @@ def _claim_checkpoints(
     if folder is None:
         return
     # An ensemble's members train alike whatever their number: a training with more members resumes
-    # one with fewer (its first members are done), so the identity leaves the count out.
-    one_network = cfg.model_copy(update={"training": cfg.training.model_copy(update={"members": 1})})
+    # one with fewer (its first members are done), so the identity leaves the count out. Folders
+    # written before the setting existed hold one network's training, and so stay valid.
+    tree = config_to_dict(cfg)
+    del tree["training"]["members"]
     identity = {
-        "config_hash": config_hash(one_network),
+        "config_hash": tree_hash(tree),
         "sessions": sorted(s.session_id for s in sessions),
         "labelled_frames": int(sum(s.label_mask.sum() for s in sessions)),
         "holdout_animals": sorted(holdout),
