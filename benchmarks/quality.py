@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ratbehavior.config import Config, config_hash, load_config
+from ratbehavior.cpu_kernels import cpu_name
 from ratbehavior.data.dataset import load_feature_set
 from ratbehavior.data.versioning import read_data_version
 from ratbehavior.evaluation.baselines import random_forest_loao
@@ -227,6 +228,8 @@ def main(
         results["inference_frames_per_s"] = inference_speed(sessions, cfg)
         ensemble = load_config(config, VARIANTS["ensemble"])
         results["ensemble_inference_frames_per_s"] = inference_speed(sessions, ensemble)
+        # Speed differs more across CPUs than scores do: the figures name the CPU they were timed on.
+        results["inference_cpu"] = cpu_name()
         save(results, results_file)
     if "curve" in wanted:
         for share in fraction or [0.05, 0.10, 0.25]:
