@@ -11,7 +11,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export MPLBACKEND := Agg
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup data run repro evaluate test lint clean
+.PHONY: setup data run repro evaluate test test-slow lint clean
 
 setup: $(VENV)/.installed
 
@@ -38,8 +38,13 @@ repro: data
 evaluate: data
 	ratbehavior evaluate --data data --cv leave-one-animal-out --config configs/default.yaml --out artifacts/evaluation
 
+# The default suite (about 10 minutes on 2 cores), one full pipeline on tiny data included.
 test: setup
 	$(BIN)/python -m pytest
+
+# The end-to-end runs against a real MLflow server on Postgres, a Ray cluster, an S3 server.
+test-slow: setup
+	$(BIN)/python -m pytest -m slow
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -46,7 +46,6 @@ from ratbehavior.training.ray_launcher import (
     trained_from_checkpoint,
     upload_features,
 )
-from ratbehavior.validation import validate_dataset
 
 # Metrics that measure time, not quality: a reproduction compares every metric but these.
 TIME_PREFIX = "time."
@@ -102,6 +101,10 @@ def start_run(cfg: Config, repo: Path, data_root: Path, extra_tags: dict[str, st
 
 def validate(run_id: str, cfg: Config, data_root: Path, out: Path) -> None:
     """Great Expectations on the raw data; the report goes to the run, and a failure stops the run."""
+    # Here, not at the top: Great Expectations takes 4 s to import, and each of the pipeline's twenty
+    # components imports this module in a process of its own, this step alone needing it.
+    from ratbehavior.validation import validate_dataset
+
     setup_tracking(cfg)
     report = validate_dataset(data_root, cfg.data, None)
     out.mkdir(parents=True, exist_ok=True)

@@ -82,7 +82,6 @@ def test_components_run_on_the_project_image_without_installing_kfp(spec):
     assert not any("pip install" in " ".join(e["container"]["command"]) for e in executors)
 
 
-@pytest.mark.slow
 def test_the_pipeline_runs_end_to_end_with_the_local_runner(tmp_path, monkeypatch):
     project = make_project(tmp_path / "project", str(tmp_path / "remote"))
     monkeypatch.chdir(project.root)
