@@ -101,8 +101,8 @@ def start_run(cfg: Config, repo: Path, data_root: Path, extra_tags: dict[str, st
 
 def validate(run_id: str, cfg: Config, data_root: Path, out: Path) -> None:
     """Great Expectations on the raw data; the report goes to the run, and a failure stops the run."""
-    # Here, not at the top: Great Expectations takes 4 s to import, and each of the pipeline's twenty
-    # components imports this module in a process of its own, this step alone needing it.
+    # Here, not at the top: Great Expectations takes 4 s to import, and every task of a pipeline run
+    # imports this module in a process of its own, this step alone needing it.
     from ratbehavior.validation import validate_dataset
 
     setup_tracking(cfg)
